@@ -1,0 +1,13 @@
+//! Warns at build time when a deprecated feature alias is switched on.
+
+fn main() {
+    for (alias, replacement) in [("JIT", "performance"), ("ASYNC", "performance")] {
+        println!("cargo::rerun-if-env-changed=CARGO_FEATURE_{alias}");
+        if std::env::var_os(format!("CARGO_FEATURE_{alias}")).is_some() {
+            println!(
+                "cargo::warning=vm-service: feature `{}` is deprecated; use `{replacement}` instead",
+                alias.to_ascii_lowercase()
+            );
+        }
+    }
+}
