@@ -12,9 +12,15 @@ fn main() -> Result<(), vm_service::Error> {
     cfg.engine = EngineKind::Jit;
     cfg.boot.kernel = Some("Image".into());
     cfg.boot.cmdline = "console=ttyS0 root=/dev/vda".into();
-    cfg.devices.push(DeviceConfig::Block { path: "rootfs.ext4".into(), read_only: false });
+    cfg.devices.push(DeviceConfig::Block {
+        path: "rootfs.ext4".into(),
+        read_only: false,
+    });
     cfg.devices.push(DeviceConfig::Net(NetBackend::User {
-        hostfwd: vec![PortForward { host_port: 2222, guest_port: 22 }],
+        hostfwd: vec![PortForward {
+            host_port: 2222,
+            guest_port: 22,
+        }],
     }));
     cfg.validate()?;
     println!("{}", cfg.to_json());

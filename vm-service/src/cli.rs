@@ -11,7 +11,11 @@ use crate::error::{Error, Result};
 
 /// Parse a memory size: a number of MiB, or a number with a `K`, `M`, `G` or `T` suffix (QEMU's `-m`).
 pub fn parse_memory_mib(s: &str) -> Result<u64> {
-    let bad = || Error::Usage(format!("Invalid memory size `{s}` (examples: 512, 512M, 2G)"));
+    let bad = || {
+        Error::Usage(format!(
+            "Invalid memory size `{s}` (examples: 512, 512M, 2G)"
+        ))
+    };
     let (num, shift) = match s.as_bytes().last().map(u8::to_ascii_uppercase) {
         Some(b'K') => (&s[..s.len() - 1], -10i32),
         Some(b'M') => (&s[..s.len() - 1], 0),
@@ -21,12 +25,14 @@ pub fn parse_memory_mib(s: &str) -> Result<u64> {
     };
     let n: u64 = num.parse().map_err(|_| bad())?;
     let mib = if shift < 0 {
-        if n % 1024 != 0 {
+        if !n.is_multiple_of(1024) {
             return Err(bad());
         }
         n / 1024
     } else {
-        n.checked_shl(shift as u32).filter(|v| v >> shift == n).ok_or_else(bad)?
+        n.checked_shl(shift as u32)
+            .filter(|v| v >> shift == n)
+            .ok_or_else(bad)?
     };
     Ok(mib)
 }
@@ -39,7 +45,11 @@ fn parse_disk(spec: &str) -> Result<DeviceConfig> {
         match opt {
             "ro" | "readonly" => read_only = true,
             "rw" => read_only = false,
-            other => return Err(Error::Usage(format!("Unknown disk option `{other}` in `{spec}`"))),
+            other => {
+                return Err(Error::Usage(format!(
+                    "Unknown disk option `{other}` in `{spec}`"
+                )));
+            }
         }
     }
     Ok(DeviceConfig::Block { path, read_only })
@@ -60,7 +70,10 @@ fn parse_net(spec: &str) -> Result<DeviceConfig> {
                             "Invalid net option `{opt}` (expected hostfwd=tcp:HOSTPORT-:GUESTPORT)"
                         ))
                     })?;
-                hostfwd.push(PortForward { host_port: fwd.0, guest_port: fwd.1 });
+                hostfwd.push(PortForward {
+                    host_port: fwd.0,
+                    guest_port: fwd.1,
+                });
             }
             Ok(DeviceConfig::Net(NetBackend::User { hostfwd }))
         }
@@ -68,9 +81,13 @@ fn parse_net(spec: &str) -> Result<DeviceConfig> {
             let ifname = parts
                 .find_map(|o| o.strip_prefix("ifname="))
                 .ok_or_else(|| Error::Usage("--net tap needs ifname=NAME".into()))?;
-            Ok(DeviceConfig::Net(NetBackend::Tap { ifname: ifname.into() }))
+            Ok(DeviceConfig::Net(NetBackend::Tap {
+                ifname: ifname.into(),
+            }))
         }
-        _ => Err(Error::Usage(format!("Unknown network back end in `{spec}` (user or tap)"))),
+        _ => Err(Error::Usage(format!(
+            "Unknown network back end in `{spec}` (user or tap)"
+        ))),
     }
 }
 
@@ -81,7 +98,9 @@ pub fn parse_config(args: &[String]) -> Result<VmConfig> {
     let mut it = args.iter();
     while let Some(opt) = it.next() {
         let mut value = |name: &str| {
-            it.next().cloned().ok_or_else(|| Error::Usage(format!("Option {name} needs a value")))
+            it.next()
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("Option {name} needs a value")))
         };
         match opt.as_str() {
             "--machine" | "-M" => {
@@ -103,14 +122,20 @@ pub fn parse_config(args: &[String]) -> Result<VmConfig> {
             "--append" => cfg.boot.cmdline = value(opt)?,
             "--bios" => {
                 let v = value(opt)?;
-                cfg.boot.firmware = if v == "none" { Firmware::None } else { Firmware::File(v) };
+                cfg.boot.firmware = if v == "none" {
+                    Firmware::None
+                } else {
+                    Firmware::File(v)
+                };
             }
             "--disk" => cfg.devices.push(parse_disk(&value(opt)?)?),
             "--net" => cfg.devices.push(parse_net(&value(opt)?)?),
             "--numa-node" => {
                 let v = value(opt)?;
-                cfg.numa_node =
-                    Some(v.parse().map_err(|_| Error::Usage(format!("Invalid NUMA node `{v}`")))?);
+                cfg.numa_node = Some(
+                    v.parse()
+                        .map_err(|_| Error::Usage(format!("Invalid NUMA node `{v}`")))?,
+                );
             }
             other => return Err(Error::Usage(format!("Unknown option `{other}`"))),
         }
@@ -148,14 +173,26 @@ mod tests {
              --append console=ttyS0 --bios none --disk d.img,ro --net user,hostfwd=tcp:2222-:22",
         ))
         .unwrap();
-        assert_eq!((c.memory_mib, c.vcpus, c.engine), (1024, 4, EngineKind::Jit));
+        assert_eq!(
+            (c.memory_mib, c.vcpus, c.engine),
+            (1024, 4, EngineKind::Jit)
+        );
         assert_eq!(c.boot.firmware, Firmware::None);
         assert_eq!(c.boot.cmdline, "console=ttyS0");
-        assert_eq!(c.devices[0], DeviceConfig::Block { path: "d.img".into(), read_only: true });
+        assert_eq!(
+            c.devices[0],
+            DeviceConfig::Block {
+                path: "d.img".into(),
+                read_only: true
+            }
+        );
         assert_eq!(
             c.devices[1],
             DeviceConfig::Net(NetBackend::User {
-                hostfwd: vec![PortForward { host_port: 2222, guest_port: 22 }]
+                hostfwd: vec![PortForward {
+                    host_port: 2222,
+                    guest_port: 22
+                }]
             })
         );
     }

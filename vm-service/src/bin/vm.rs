@@ -33,7 +33,9 @@ fn run(args: &[String]) -> Result<(), vm_service::Error> {
             println!("{USAGE}");
             Ok(())
         }
-        Some(other) => Err(vm_service::Error::Usage(format!("Unknown command `{other}`\n{USAGE}"))),
+        Some(other) => Err(vm_service::Error::Usage(format!(
+            "Unknown command `{other}`\n{USAGE}"
+        ))),
         None => Err(vm_service::Error::Usage(USAGE.into())),
     }
 }

@@ -71,7 +71,11 @@ pub struct InitrdRange {
 }
 
 /// The flattened device tree for `cfg`, with `virtio_slots` virtio-mmio slots populated.
-pub fn device_tree(cfg: &VmConfig, virtio_slots: usize, initrd: Option<InitrdRange>) -> Result<Vec<u8>> {
+pub fn device_tree(
+    cfg: &VmConfig,
+    virtio_slots: usize,
+    initrd: Option<InitrdRange>,
+) -> Result<Vec<u8>> {
     cfg.validate()?;
     let mut fdt = FdtWriter::new()?;
     let root = fdt.begin_node("")?;
@@ -132,7 +136,11 @@ pub fn device_tree(cfg: &VmConfig, virtio_slots: usize, initrd: Option<InitrdRan
     let test = fdt.begin_node(&format!("test@{TEST_BASE:x}"))?;
     fdt.property_string_list(
         "compatible",
-        vec!["sifive,test1".into(), "sifive,test0".into(), "syscon".into()],
+        vec![
+            "sifive,test1".into(),
+            "sifive,test0".into(),
+            "syscon".into(),
+        ],
     )?;
     fdt.property_array_u64("reg", &[TEST_BASE, TEST_SIZE])?;
     fdt.property_phandle(test_phandle)?;
@@ -147,22 +155,30 @@ pub fn device_tree(cfg: &VmConfig, virtio_slots: usize, initrd: Option<InitrdRan
     }
 
     let clint = fdt.begin_node(&format!("clint@{CLINT_BASE:x}"))?;
-    fdt.property_string_list("compatible", vec!["sifive,clint0".into(), "riscv,clint0".into()])?;
+    fdt.property_string_list(
+        "compatible",
+        vec!["sifive,clint0".into(), "riscv,clint0".into()],
+    )?;
     fdt.property_array_u64("reg", &[CLINT_BASE, CLINT_SIZE])?;
-    let ext: Vec<u32> =
-        (0..cfg.vcpus).flat_map(|h| [intc(h), IRQ_M_SOFT, intc(h), IRQ_M_TIMER]).collect();
+    let ext: Vec<u32> = (0..cfg.vcpus)
+        .flat_map(|h| [intc(h), IRQ_M_SOFT, intc(h), IRQ_M_TIMER])
+        .collect();
     fdt.property_array_u32("interrupts-extended", &ext)?;
     fdt.end_node(clint)?;
 
     let plic = fdt.begin_node(&format!("plic@{PLIC_BASE:x}"))?;
-    fdt.property_string_list("compatible", vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()])?;
+    fdt.property_string_list(
+        "compatible",
+        vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()],
+    )?;
     fdt.property_array_u64("reg", &[PLIC_BASE, PLIC_SIZE])?;
     fdt.property_u32("#address-cells", 0)?;
     fdt.property_u32("#interrupt-cells", 1)?;
     fdt.property_null("interrupt-controller")?;
     fdt.property_u32("riscv,ndev", PLIC_NDEV)?;
-    let ext: Vec<u32> =
-        (0..cfg.vcpus).flat_map(|h| [intc(h), IRQ_M_EXT, intc(h), IRQ_S_EXT]).collect();
+    let ext: Vec<u32> = (0..cfg.vcpus)
+        .flat_map(|h| [intc(h), IRQ_M_EXT, intc(h), IRQ_S_EXT])
+        .collect();
     fdt.property_array_u32("interrupts-extended", &ext)?;
     fdt.property_phandle(plic_phandle)?;
     fdt.end_node(plic)?;
@@ -208,8 +224,15 @@ mod tests {
 
     #[test]
     fn header_and_strings() {
-        let blob = device_tree(&cfg(), 2, Some(InitrdRange { start: 0x8800_0000, end: 0x8810_0000 }))
-            .unwrap();
+        let blob = device_tree(
+            &cfg(),
+            2,
+            Some(InitrdRange {
+                start: 0x8800_0000,
+                end: 0x8810_0000,
+            }),
+        )
+        .unwrap();
         assert_eq!(be32(&blob, 0), 0xd00d_feed, "FDT magic");
         assert_eq!(be32(&blob, 4) as usize, blob.len(), "totalsize");
         let text = String::from_utf8_lossy(&blob);
@@ -224,14 +247,20 @@ mod tests {
         ] {
             assert!(text.contains(needle), "device tree lacks {needle}");
         }
-        assert!(!text.contains("virtio_mmio@10003000"), "only two slots requested");
+        assert!(
+            !text.contains("virtio_mmio@10003000"),
+            "only two slots requested"
+        );
     }
 
     #[test]
     fn invalid_config_is_refused() {
         let mut c = cfg();
         c.vcpus = 0;
-        assert!(matches!(device_tree(&c, 0, None), Err(crate::Error::Config(_))));
+        assert!(matches!(
+            device_tree(&c, 0, None),
+            Err(crate::Error::Config(_))
+        ));
     }
 
     /// Decompile with `dtc` (Debian's device-tree-compiler) when it is installed and check the
@@ -243,19 +272,33 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("virt.dtb");
         std::fs::write(&path, &blob).unwrap();
-        let out = match std::process::Command::new("dtc").args(["-I", "dtb", "-O", "dts"]).arg(&path).output() {
+        let out = match std::process::Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(&path)
+            .output()
+        {
             Ok(o) => o,
             Err(_) => {
                 eprintln!("skipped: dtc is not installed (apt-get install device-tree-compiler)");
                 return;
             }
         };
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let dts = String::from_utf8(out.stdout).unwrap();
-        assert!(dts.contains("reg = <0x00 0x80000000 0x00 0x10000000>;"), "{dts}");
+        assert!(
+            dts.contains("reg = <0x00 0x80000000 0x00 0x10000000>;"),
+            "{dts}"
+        );
         assert!(dts.contains("timebase-frequency = <0x989680>;"), "{dts}");
         assert!(dts.contains("interrupts = <0x0a>;"), "{dts}");
-        assert!(dts.contains("interrupts-extended = <0x01 0x03 0x01 0x07 0x02 0x03 0x02 0x07>;"), "{dts}");
+        assert!(
+            dts.contains("interrupts-extended = <0x01 0x03 0x01 0x07 0x02 0x03 0x02 0x07>;"),
+            "{dts}"
+        );
         assert!(dts.contains("value = <0x5555>;"), "{dts}");
         std::fs::remove_dir_all(&dir).ok();
     }
