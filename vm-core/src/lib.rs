@@ -3,7 +3,7 @@
 //! Every other crate of the workspace depends on this one and on nothing of each other's internals
 //! through it. It holds:
 //!
-//! - [`GuestArch`] and [`VmConfig`](config::VmConfig): what to run, validated with typed errors;
+//! - [`GuestArch`] and [`VmConfig`]: what to run, validated with typed errors;
 //! - guest address newtypes ([`GuestPhysAddr`], [`GuestVirtAddr`]);
 //! - [`ir`]: the typed, register-based intermediate representation that frontends (decoders) produce and
 //!   engines (interpreter, JIT) consume;

@@ -1,4 +1,4 @@
-//! Register-slot layouts: which IR [`Reg`](crate::ir::Reg) slot holds which guest register.
+//! Register-slot layouts: which IR [`Reg`] slot holds which guest register.
 //!
 //! Each architecture's module is behind the Cargo feature of the same name. Frontends use the slot
 //! constants when lowering; debuggers, hooks and embedders use [`SlotLayout`] to name slots and to find a
