@@ -32,7 +32,10 @@
 
 pub mod cli;
 pub mod error;
+pub mod loader;
 pub mod machine;
+#[cfg(all(feature = "std", feature = "devices"))]
+pub mod vm;
 
 pub use error::{Error, Result};
 pub use vm_core::{GuestArch, VmConfig};

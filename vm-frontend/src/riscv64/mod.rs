@@ -43,12 +43,15 @@
 
 mod alias;
 mod compressed;
+pub mod cpu;
 pub mod csr;
 mod decode;
 mod decode_fp;
 mod disasm;
 mod disasm_fp;
+pub mod helpers;
 pub mod insn;
+pub mod lower;
 mod ops;
 mod reg;
 

@@ -2,22 +2,52 @@
 
 use std::process::ExitCode;
 
-use vm_service::{cli, machine::riscv64_virt};
+use vm_core::config::{Firmware, Machine};
+use vm_service::vm::VmBuilder;
+use vm_service::{VmConfig, cli, machine::riscv64_virt};
 
 const USAGE: &str = "\
-usage: vm config [OPTIONS]           print the validated machine configuration as JSON
+usage: vm                            run the built-in RISC-V demo guest
+       vm run [OPTIONS]              run a virtual machine; exits with the guest's exit code
+       vm config [OPTIONS]           print the validated machine configuration as JSON
        vm dumpdtb FILE [OPTIONS]     write the machine's device tree blob to FILE
 
 options: --machine riscv64-virt|x86_64-microvm  -m SIZE  --smp N  --engine interp|jit
          --accel none|auto|kvm  --bios FILE|none  --kernel FILE  --initrd FILE  --append STR
          --disk FILE[,ro]  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]|tap,ifname=NAME";
 
-fn run(args: &[String]) -> Result<(), vm_service::Error> {
+/// The demo guest (source: `guests/riscv64/src/bin/demo.rs`; rebuilt by `guests/build.sh`).
+const DEMO: &[u8] = include_bytes!("../../../guests/prebuilt/riscv64/demo.elf");
+
+fn run(args: &[String]) -> Result<u8, vm_service::Error> {
     match args.first().map(String::as_str) {
+        None => {
+            let mut cfg = VmConfig::new(Machine::Riscv64Virt);
+            cfg.boot.firmware = Firmware::None;
+            cfg.memory_mib = 64;
+            let mut vm = VmBuilder::new(cfg)
+                .kernel_bytes("the embedded demo", DEMO.to_vec())
+                .build()?;
+            let out = vm.run()?;
+            eprintln!(
+                "vm: demo guest ended ({:?}) after {} instructions in {:.3} s: {:.0} MIPS",
+                out.reason,
+                out.insns,
+                out.elapsed.as_secs_f64(),
+                out.mips()
+            );
+            Ok(exit_status(out.reason.exit_code()))
+        }
+        Some("run") => {
+            let cfg = cli::parse_config(&args[1..])?;
+            let mut vm = VmBuilder::new(cfg).console_stdin(true).build()?;
+            let out = vm.run()?;
+            Ok(exit_status(out.reason.exit_code()))
+        }
         Some("config") => {
             let cfg = cli::parse_config(&args[1..])?;
             println!("{}", cfg.to_json());
-            Ok(())
+            Ok(0)
         }
         Some("dumpdtb") => {
             let file = args
@@ -25,25 +55,33 @@ fn run(args: &[String]) -> Result<(), vm_service::Error> {
                 .ok_or_else(|| vm_service::Error::Usage("dumpdtb needs a FILE".into()))?;
             let cfg = cli::parse_config(&args[2..])?;
             let blob = riscv64_virt::device_tree(&cfg, cfg.devices.len(), None)?;
-            std::fs::write(file, blob)
-                .map_err(|e| vm_service::Error::Usage(format!("Cannot write {file}: {e}")))?;
-            Ok(())
+            std::fs::write(file, blob).map_err(|source| vm_service::Error::Io {
+                action: "write",
+                path: file.clone(),
+                source,
+            })?;
+            Ok(0)
         }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
-            Ok(())
+            Ok(0)
         }
         Some(other) => Err(vm_service::Error::Usage(format!(
-            "Unknown command `{other}`\n{USAGE}"
+            "Unknown command `{other}` (vm --help lists them)"
         ))),
-        None => Err(vm_service::Error::Usage(USAGE.into())),
     }
+}
+
+/// A guest exit code as a process status: 0..=255 as is, anything else 1 (a failure must not read as
+/// success after truncation).
+fn exit_status(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("vm: {e}");
             ExitCode::from(2)

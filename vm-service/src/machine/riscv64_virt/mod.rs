@@ -13,6 +13,14 @@
 use vm_core::config::VmConfig;
 use vm_fdt::FdtWriter;
 
+#[cfg(all(feature = "std", feature = "devices"))]
+mod board;
+#[cfg(all(feature = "std", feature = "devices"))]
+pub use board::{
+    DEFAULT_FIRMWARE, Image, MROM_BASE, MROM_SIZE, Riscv64Virt, RunOutcome, SLICE_INSNS,
+    StopReason, reset_stub,
+};
+
 use crate::error::Result;
 
 /// SiFive test/finisher base.

@@ -1,0 +1,151 @@
+//! The project's RISC-V guest programs (`guests/`) on the `riscv64-virt` machine.
+//!
+//! - Every program with a reference output in `guests/expected/riscv64/` (made on
+//!   `qemu-system-riscv64 -M virt -bios none` by `guests/qemu-expected.sh`) prints exactly that output
+//!   and ends with that exit code here.
+//! - When QEMU is installed, the same programs also run on it live and the outputs are compared byte
+//!   for byte (the differential test); without QEMU that part says so and is skipped.
+//! - The HTIF program ends through `tohost`, the demo through the test finisher.
+//!
+//! The CPU-bound `bench` program runs in the `#[ignore]`d tests (it takes a while in a debug build);
+//! `.ci/run` runs them in release mode.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vm_core::config::{Firmware, Machine};
+use vm_device::uart::CaptureBackend;
+use vm_service::VmConfig;
+use vm_service::machine::riscv64_virt::StopReason;
+use vm_service::vm::VmBuilder;
+
+fn guests() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests")
+}
+
+fn elf(name: &str) -> PathBuf {
+    guests().join(format!("prebuilt/riscv64/{name}.elf"))
+}
+
+/// Run `name` on the interpreter: (console output, why it stopped).
+fn run(name: &str, max_insns: u64) -> (String, StopReason) {
+    let mut cfg = VmConfig::new(Machine::Riscv64Virt);
+    cfg.boot.firmware = Firmware::None;
+    cfg.memory_mib = 128;
+    cfg.boot.kernel = Some(elf(name).display().to_string());
+    let console = CaptureBackend::new();
+    let mut vm = VmBuilder::new(cfg)
+        .console(Box::new(console.clone()))
+        .build()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let out = vm.run_for(max_insns).unwrap();
+    (console.contents_lossy(), out.reason)
+}
+
+fn expected(name: &str) -> (String, i32) {
+    let dir = guests().join("expected/riscv64");
+    let out = std::fs::read_to_string(dir.join(format!("{name}.out"))).unwrap();
+    let code = std::fs::read_to_string(dir.join(format!("{name}.code")))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (out, code)
+}
+
+/// The programs with reference outputs, except the long benchmark.
+fn programs(with_bench: bool) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(guests().join("expected/riscv64"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            if p.extension()? != "out" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().into_owned())
+        })
+        .filter(|n| with_bench || n != "bench")
+        .collect();
+    names.sort();
+    names
+}
+
+fn check_against_reference(name: &str) {
+    let (want, code) = expected(name);
+    let (got, reason) = run(name, 20_000_000_000);
+    assert_eq!(got, want, "{name}: output differs from QEMU's reference");
+    assert_eq!(reason.exit_code(), code, "{name}: {reason:?}");
+    assert!(
+        matches!(reason, StopReason::Finisher(_)),
+        "{name} did not end through the finisher: {reason:?}"
+    );
+}
+
+#[test]
+fn isa_programs_match_qemu_reference_outputs() {
+    let names = programs(false);
+    assert!(names.len() >= 5, "reference outputs missing: {names:?}");
+    for name in names {
+        check_against_reference(&name);
+    }
+}
+
+#[test]
+#[ignore = "CPU-bound: about a billion guest instructions; .ci/run runs it in release mode"]
+fn bench_program_matches_qemu_reference_output() {
+    check_against_reference("bench");
+}
+
+/// The live differential run against QEMU, for every program with a reference.
+#[test]
+fn isa_programs_match_live_qemu() {
+    if Command::new("qemu-system-riscv64")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "skipped: qemu-system-riscv64 is not installed (apt-get install qemu-system-misc)"
+        );
+        return;
+    }
+    for name in programs(false) {
+        let out = Command::new("timeout")
+            .args(["60", "qemu-system-riscv64", "-M", "virt", "-bios", "none"])
+            .args(["-nographic", "-m", "128M", "-kernel"])
+            .arg(elf(&name))
+            .output()
+            .unwrap();
+        let (ours, reason) = run(&name, 20_000_000_000);
+        assert_eq!(
+            ours,
+            String::from_utf8_lossy(&out.stdout),
+            "{name}: output differs from live QEMU"
+        );
+        assert_eq!(
+            Some(reason.exit_code()),
+            out.status.code(),
+            "{name}: exit codes differ"
+        );
+    }
+}
+
+#[test]
+fn htif_tohost_ends_the_run() {
+    let (out, reason) = run("htif", 100_000_000);
+    assert_eq!(reason, StopReason::Htif(0), "output: {out}");
+    assert!(!out.is_empty());
+}
+
+#[test]
+fn demo_prints_checkable_results_and_passes() {
+    let (out, reason) = run("demo", 5_000_000_000);
+    assert_eq!(reason.exit_code(), 0, "{out}");
+    assert!(matches!(reason, StopReason::Finisher(_)));
+    // sha256("abc"), which the demo prints.
+    assert!(
+        out.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        "{out}"
+    );
+    assert!(out.contains("MIPS"), "{out}");
+}
