@@ -16,8 +16,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use vm_core::config::{Firmware, Machine};
-use vm_device::uart::CaptureBackend;
 use vm_service::VmConfig;
+use vm_service::devices::uart::CaptureBackend;
 use vm_service::vm::VmBuilder;
 
 fn guest(name: &str) -> PathBuf {

@@ -15,7 +15,9 @@
 //! | `jit`, `async` | deprecated aliases of `performance` (the build says so) |
 //!
 //! What runs today: configurations ([`VmConfig`]) built, validated and serialised; the `riscv64-virt`
-//! memory map and device tree. Running guests arrives with the RISC-V interpreter work.
+//! machine ([`machine::riscv64_virt::Riscv64Virt`]) running bare-metal RISC-V programs on the IR
+//! interpreter, built from a configuration by [`vm::VmBuilder`] (features `std` and `devices`); ELF and
+//! raw image loading ([`loader`]).
 //!
 //! ```
 //! use vm_service::{VmConfig, machine::riscv64_virt};

@@ -10,12 +10,14 @@
 //! The CPU-bound `bench` program runs in the `#[ignore]`d tests (it takes a while in a debug build);
 //! `.ci/run` runs them in release mode.
 
+#![cfg(all(feature = "std", feature = "devices"))]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vm_core::config::{Firmware, Machine};
-use vm_device::uart::CaptureBackend;
 use vm_service::VmConfig;
+use vm_service::devices::uart::CaptureBackend;
 use vm_service::machine::riscv64_virt::StopReason;
 use vm_service::vm::VmBuilder;
 
