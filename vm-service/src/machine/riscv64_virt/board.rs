@@ -37,8 +37,8 @@ use vm_frontend::riscv64::cpu::{HartIrqs, Riscv64Cpu};
 use vm_mem::PhysMemory;
 
 use super::{
-    CLINT_BASE, CLINT_SIZE, InitrdRange, PLIC_BASE, RAM_BASE, TEST_BASE, TEST_SIZE, UART0_BASE,
-    UART0_IRQ, UART0_SIZE, device_tree,
+    CLINT_BASE, CLINT_SIZE, InitrdRange, PLIC_BASE, RAM_BASE, TEST_BASE, TEST_SIZE, TIMEBASE_HZ,
+    UART0_BASE, UART0_IRQ, UART0_SIZE, device_tree,
 };
 use crate::error::{Error, Result};
 use crate::loader::{self, EM_RISCV, LoadedImage};
@@ -529,11 +529,22 @@ impl Riscv64Virt {
         Ok(())
     }
 
-    /// Sleep until the earliest CLINT timer deadline of a waiting hart, at most 10 ms.
+    /// Sleep until the earliest timer deadline of a waiting hart (its CLINT `mtimecmp` or its Sstc
+    /// `stimecmp`), at most 10 ms.
     fn sleep_until_interrupt(&self) {
         let cap = Duration::from_millis(10);
+        let now = self.router.clint.mtime();
+        let ticks = |t: u64| {
+            let d = t.saturating_sub(now);
+            Duration::from_nanos(d.saturating_mul(1_000_000_000 / u64::from(TIMEBASE_HZ)))
+        };
         let wait = (0..self.harts.len())
             .filter_map(|n| self.router.clint.time_until_timer(n))
+            .chain(
+                self.harts
+                    .iter()
+                    .filter_map(|h| h.cpu.sstc_deadline().map(ticks)),
+            )
             .min()
             .unwrap_or(cap)
             .min(cap);

@@ -55,8 +55,12 @@ pub const VIRTIO_IRQ0: u32 = 1;
 pub const RAM_BASE: u64 = 0x8000_0000;
 /// CLINT timebase frequency (10 MHz).
 pub const TIMEBASE_HZ: u32 = 10_000_000;
-/// ISA string advertised for each hart.
-pub const ISA: &str = "rv64imafdc_zicsr_zifencei";
+/// ISA string advertised for each hart (`riscv,isa`).
+pub const ISA: &str = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc";
+/// The same extensions for the newer `riscv,isa-base` + `riscv,isa-extensions` binding.
+pub const ISA_EXTENSIONS: [&str; 13] = [
+    "i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zicntr", "zba", "zbb", "zbs", "sstc",
+];
 
 /// Supervisor/machine interrupt numbers as RISC-V numbers them (for `interrupts-extended`).
 const IRQ_M_SOFT: u32 = 3;
@@ -124,6 +128,11 @@ pub fn device_tree(
         fdt.property_string("status", "okay")?;
         fdt.property_string("compatible", "riscv")?;
         fdt.property_string("riscv,isa", ISA)?;
+        fdt.property_string("riscv,isa-base", "rv64i")?;
+        fdt.property_string_list(
+            "riscv,isa-extensions",
+            ISA_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+        )?;
         fdt.property_string("mmu-type", "riscv,sv39")?;
         let ic = fdt.begin_node("interrupt-controller")?;
         fdt.property_u32("#interrupt-cells", 1)?;
@@ -250,7 +259,7 @@ mod tests {
             "plic@c000000",
             "clint@2000000",
             "virtio_mmio@10002000",
-            "rv64imafdc_zicsr_zifencei",
+            "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc",
             "cpu@1",
         ] {
             assert!(text.contains(needle), "device tree lacks {needle}");
