@@ -274,6 +274,10 @@ pub struct VmConfig {
     /// Extra devices, placed in the machine's virtio-mmio slots in order.
     #[serde(default)]
     pub devices: Vec<DeviceConfig>,
+    /// Emulated machines: run the vCPUs in turn on one host thread, in fixed slices, so that a run is
+    /// repeatable (instead of one host thread per vCPU).
+    #[serde(default)]
+    pub deterministic: bool,
 }
 
 impl VmConfig {
@@ -289,6 +293,7 @@ impl VmConfig {
             numa_node: None,
             boot: BootConfig::default(),
             devices: Vec::new(),
+            deterministic: false,
         }
     }
 

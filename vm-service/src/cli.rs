@@ -128,6 +128,7 @@ pub fn parse_config(args: &[String]) -> Result<VmConfig> {
                     Firmware::File(v)
                 };
             }
+            "--deterministic" => cfg.deterministic = true,
             "--disk" => cfg.devices.push(parse_disk(&value(opt)?)?),
             "--net" => cfg.devices.push(parse_net(&value(opt)?)?),
             "--numa-node" => {

@@ -14,6 +14,7 @@ usage: vm                            run the built-in RISC-V demo guest
 
 options: --machine riscv64-virt|x86_64-microvm  -m SIZE  --smp N  --engine interp|jit
          --accel none|auto|kvm  --bios FILE|none  --kernel FILE  --initrd FILE  --append STR
+         --deterministic (emulated harts take turns on one thread, for repeatable runs)
          --disk FILE[,ro]  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]|tap,ifname=NAME";
 
 /// The demo guest (source: `guests/riscv64/src/bin/demo.rs`; rebuilt by `guests/build.sh`).

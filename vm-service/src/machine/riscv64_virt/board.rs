@@ -43,6 +43,8 @@ use super::{
 use crate::error::{Error, Result};
 use crate::loader::{self, EM_RISCV, LoadedImage};
 
+mod threads;
+
 /// Instructions each hart runs before the machine looks at interrupts, HTIF and power events.
 pub const SLICE_INSNS: u64 = 20_000;
 /// Boot ROM base (the reset stub), as QEMU's `mrom`.
@@ -137,6 +139,26 @@ struct Hart {
     waiting: bool,
 }
 
+impl Hart {
+    /// Run one slice; count the retired instructions into the hart's counters.
+    fn run_slice(&mut self, env: &ExecEnv<'_>, slice: u64) -> Result<Exit> {
+        let before = self.engine.stats().insns;
+        let exit = self
+            .engine
+            .run(&mut self.cpu, env, RunLimit { max_insns: slice })?;
+        self.cpu.add_retired(self.engine.stats().insns - before);
+        self.waiting = exit == Exit::Wait;
+        Ok(exit)
+    }
+}
+
+/// What the machine loop acts on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Event {
+    Stop(StopReason),
+    Reset,
+}
+
 /// The SiFive test finisher, also asking every hart's engine to stop at once.
 struct Finisher {
     dev: TestFinisher,
@@ -165,9 +187,25 @@ struct IrqRouter {
     plic: Arc<Plic>,
     /// Per hart: its lines, its PLIC machine and supervisor contexts.
     harts: Vec<(Arc<HartIrqs>, Option<usize>, Option<usize>)>,
+    /// The host threads of the harts while they run one thread each: woken after a device write, so
+    /// a hart sleeping in `wfi` sees an IPI or a device interrupt at once.
+    threads: Mutex<Vec<std::thread::Thread>>,
 }
 
 impl IrqRouter {
+    /// Route, then wake the harts' threads (after a guest's device access).
+    fn route_and_wake(&self) {
+        self.route();
+        for t in self
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            t.unpark();
+        }
+    }
+
     fn route(&self) {
         for (n, (irqs, m, s)) in self.harts.iter().enumerate() {
             irqs.set(MSIP, self.clint.msip_pending(n));
@@ -187,7 +225,7 @@ impl MmioDevice for ClintDev {
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
         self.0.clint.mmio_write(offset, size, value);
-        self.0.route();
+        self.0.route_and_wake();
     }
 }
 
@@ -197,12 +235,12 @@ struct PlicDev(Arc<IrqRouter>);
 impl MmioDevice for PlicDev {
     fn read(&mut self, offset: u64, size: AccessSize) -> u64 {
         let v = self.0.plic.mmio_read(offset, size);
-        self.0.route();
+        self.0.route_and_wake();
         v
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
         self.0.plic.mmio_write(offset, size, value);
-        self.0.route();
+        self.0.route_and_wake();
     }
 }
 
@@ -219,7 +257,7 @@ impl MmioDevice for UartDev {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .read(offset, size);
-        self.router.route();
+        self.router.route_and_wake();
         v
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
@@ -227,7 +265,7 @@ impl MmioDevice for UartDev {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .write(offset, size, value);
-        self.router.route();
+        self.router.route_and_wake();
     }
 }
 
@@ -309,6 +347,7 @@ impl Riscv64Virt {
             clint,
             plic,
             harts: lines,
+            threads: Mutex::new(Vec::new()),
         });
         let mut bus = MmioBus::new();
         bus.insert(
@@ -459,27 +498,50 @@ impl Riscv64Virt {
         let start = Instant::now();
         let before: u64 = self.insns();
         let reason = loop {
-            if self.stop.swap(false, Ordering::AcqRel) {
-                break StopReason::Stopped;
-            }
-            if let Some(event) = self.power.take() {
-                match event {
-                    PowerEvent::Reset => {
-                        self.reset()?;
-                        continue;
-                    }
-                    e => break StopReason::Finisher(e),
-                }
-            }
-            if let Some(code) = self.poll_htif() {
-                break StopReason::Htif(code);
-            }
             let done = self.insns() - before;
-            if done >= max_insns {
-                break StopReason::InsnLimit;
+            let event = if self.cfg.deterministic || self.harts.len() == 1 {
+                self.run_in_turns(max_insns.saturating_sub(done))?
+            } else {
+                self.run_threads(max_insns.saturating_sub(done))?
+            };
+            match event {
+                Event::Stop(reason) => break reason,
+                Event::Reset => self.reset()?,
+            }
+        };
+        Ok(RunOutcome {
+            reason,
+            insns: self.insns() - before,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// What ends a run, or asks for a reset, checked between slices.
+    fn poll_events(&self, done: u64, budget: u64) -> Option<Event> {
+        if self.stop.swap(false, Ordering::AcqRel) {
+            return Some(Event::Stop(StopReason::Stopped));
+        }
+        if let Some(event) = self.power.take() {
+            return Some(match event {
+                PowerEvent::Reset => Event::Reset,
+                e => Event::Stop(StopReason::Finisher(e)),
+            });
+        }
+        if let Some(code) = self.poll_htif() {
+            return Some(Event::Stop(StopReason::Htif(code)));
+        }
+        (done >= budget).then_some(Event::Stop(StopReason::InsnLimit))
+    }
+
+    /// The harts take turns on this thread, [`SLICE_INSNS`] instructions each.
+    fn run_in_turns(&mut self, budget: u64) -> Result<Event> {
+        let before = self.insns();
+        loop {
+            if let Some(e) = self.poll_events(self.insns() - before, budget) {
+                return Ok(e);
             }
             self.router.route();
-            let slice = SLICE_INSNS.min(max_insns - done);
+            let slice = SLICE_INSNS.min(budget - (self.insns() - before));
             let mut all_waiting = true;
             for h in &mut self.harts {
                 if h.waiting && !h.cpu.wake_pending() {
@@ -490,26 +552,14 @@ impl Riscv64Virt {
                     mem: &self.mem,
                     bus: &self.bus,
                 };
-                let before = h.engine.stats().insns;
-                let exit = h
-                    .engine
-                    .run(&mut h.cpu, &env, RunLimit { max_insns: slice })?;
-                h.cpu.add_retired(h.engine.stats().insns - before);
-                match exit {
-                    Exit::Wait => h.waiting = true,
-                    Exit::LimitReached | Exit::Stopped => all_waiting = false,
-                    Exit::Shutdown(_) | Exit::Reset => all_waiting = false,
+                if h.run_slice(&env, slice)? != Exit::Wait {
+                    all_waiting = false;
                 }
             }
             if all_waiting && self.power.peek().is_none() {
                 self.sleep_until_interrupt();
             }
-        };
-        Ok(RunOutcome {
-            reason,
-            insns: self.insns() - before,
-            elapsed: start.elapsed(),
-        })
+        }
     }
 
     /// Guest instructions executed so far, all harts.
@@ -555,7 +605,7 @@ impl Riscv64Virt {
 
     /// Serve HTIF: `tohost` = 1 passes, an odd value fails with `value >> 1`; other commands (the
     /// syscall proxy, the console) are acknowledged and ignored.
-    fn poll_htif(&mut self) -> Option<u64> {
+    fn poll_htif(&self) -> Option<u64> {
         let htif = self.htif?;
         let value = self
             .mem
