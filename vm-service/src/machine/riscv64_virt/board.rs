@@ -47,6 +47,8 @@ mod threads;
 
 /// Instructions each hart runs before the machine looks at interrupts, HTIF and power events.
 pub const SLICE_INSNS: u64 = 20_000;
+/// Longest a waiting hart sleeps before looking again.
+const MAX_SLEEP: Duration = Duration::from_millis(10);
 /// Boot ROM base (the reset stub), as QEMU's `mrom`.
 pub const MROM_BASE: u64 = 0x1000;
 /// Boot ROM size.
@@ -149,6 +151,26 @@ impl Hart {
         self.cpu.add_retired(self.engine.stats().insns - before);
         self.waiting = exit == Exit::Wait;
         Ok(exit)
+    }
+
+    /// How long hart `n`, waiting in `wfi`, may sleep: until its CLINT `mtimecmp` or its Sstc
+    /// `stimecmp` deadline, at most [`MAX_SLEEP`] (so console input and stop requests are seen).
+    fn sleep_for(&self, n: usize, router: &IrqRouter) -> Duration {
+        let now = router.clint.mtime();
+        let sstc = self.cpu.sstc_deadline().map(|t| {
+            Duration::from_nanos(
+                t.saturating_sub(now)
+                    .saturating_mul(1_000_000_000 / u64::from(TIMEBASE_HZ)),
+            )
+        });
+        router
+            .clint
+            .time_until_timer(n)
+            .into_iter()
+            .chain(sstc)
+            .min()
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP)
     }
 }
 
@@ -579,25 +601,15 @@ impl Riscv64Virt {
         Ok(())
     }
 
-    /// Sleep until the earliest timer deadline of a waiting hart (its CLINT `mtimecmp` or its Sstc
-    /// `stimecmp`), at most 10 ms.
+    /// Sleep until the earliest timer deadline of a waiting hart, at most [`MAX_SLEEP`].
     fn sleep_until_interrupt(&self) {
-        let cap = Duration::from_millis(10);
-        let now = self.router.clint.mtime();
-        let ticks = |t: u64| {
-            let d = t.saturating_sub(now);
-            Duration::from_nanos(d.saturating_mul(1_000_000_000 / u64::from(TIMEBASE_HZ)))
-        };
-        let wait = (0..self.harts.len())
-            .filter_map(|n| self.router.clint.time_until_timer(n))
-            .chain(
-                self.harts
-                    .iter()
-                    .filter_map(|h| h.cpu.sstc_deadline().map(ticks)),
-            )
+        let wait = self
+            .harts
+            .iter()
+            .enumerate()
+            .map(|(n, h)| h.sleep_for(n, &self.router))
             .min()
-            .unwrap_or(cap)
-            .min(cap);
+            .unwrap_or(MAX_SLEEP);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }

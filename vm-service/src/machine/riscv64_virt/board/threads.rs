@@ -17,13 +17,11 @@ use vm_core::exec::{ExecEnv, ExecutionEngine, Exit, GuestCpu};
 use vm_device::bus::MmioBus;
 use vm_mem::PhysMemory;
 
-use super::{Event, Hart, IrqRouter, Riscv64Virt, SLICE_INSNS};
+use super::{Event, Hart, IrqRouter, MAX_SLEEP, Riscv64Virt, SLICE_INSNS};
 use crate::error::Result;
 
 /// How often the controlling thread checks for the end of the run.
 const POLL: Duration = Duration::from_millis(1);
-/// Longest a waiting hart sleeps before looking again.
-const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 impl Riscv64Virt {
     /// Run every hart on its own thread until an event ends the run.
@@ -125,7 +123,7 @@ fn hart_loop(n: usize, h: &mut Hart, sh: &Shared<'_>) -> Result<()> {
     while !sh.halt.load(Ordering::Acquire) {
         sh.router.route();
         if (sh.power_pending)() || (h.waiting && !h.cpu.wake_pending()) {
-            std::thread::park_timeout(sleep_for(n, h, sh.router));
+            std::thread::park_timeout(h.sleep_for(n, sh.router));
             continue;
         }
         let before = h.engine.stats().insns;
@@ -138,23 +136,4 @@ fn hart_loop(n: usize, h: &mut Hart, sh: &Shared<'_>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// How long hart `n` may sleep: until its CLINT or Sstc deadline, at most [`MAX_SLEEP`].
-fn sleep_for(n: usize, h: &Hart, router: &IrqRouter) -> Duration {
-    let now = router.clint.mtime();
-    let sstc = h.cpu.sstc_deadline().map(|t| {
-        Duration::from_nanos(
-            t.saturating_sub(now)
-                .saturating_mul(1_000_000_000 / u64::from(super::TIMEBASE_HZ)),
-        )
-    });
-    router
-        .clint
-        .time_until_timer(n)
-        .into_iter()
-        .chain(sstc)
-        .min()
-        .unwrap_or(MAX_SLEEP)
-        .min(MAX_SLEEP)
 }
