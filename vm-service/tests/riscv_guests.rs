@@ -31,7 +31,15 @@ fn elf(name: &str) -> PathBuf {
 
 /// Run `name` on the interpreter: (console output, why it stopped).
 fn run(name: &str, max_insns: u64) -> (String, StopReason) {
+    run_on(name, max_insns, 1, false)
+}
+
+/// Run `name` on `harts` harts (the programs park every hart but hart 0), in turns on one thread when
+/// `deterministic`, else one thread each.
+fn run_on(name: &str, max_insns: u64, harts: u32, deterministic: bool) -> (String, StopReason) {
     let mut cfg = VmConfig::new(Machine::Riscv64Virt);
+    cfg.vcpus = harts;
+    cfg.deterministic = deterministic;
     cfg.boot.firmware = Firmware::None;
     cfg.memory_mib = 128;
     cfg.boot.kernel = Some(elf(name).display().to_string());
@@ -150,4 +158,17 @@ fn demo_prints_checkable_results_and_passes() {
         "{out}"
     );
     assert!(out.contains("MIPS"), "{out}");
+}
+
+#[test]
+fn programs_run_the_same_on_several_harts_threaded_and_in_turns() {
+    for (name, harts, deterministic) in [("isa_irq", 4, false), ("isa_trap", 3, true)] {
+        let (want, code) = expected(name);
+        let (got, reason) = run_on(name, 1_000_000_000, harts, deterministic);
+        assert_eq!(
+            got, want,
+            "{name} on {harts} harts (deterministic: {deterministic})"
+        );
+        assert_eq!(reason.exit_code(), code);
+    }
 }
