@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `std` (default) | the `vm` command and everything that touches host files and threads |
 //! | `devices` (default) | [`devices`]: the device models (UART, CLINT, PLIC, test finisher) |
-//! | `performance` (default) | the Cranelift JIT tier, async control, every decoder |
+//! | `performance` (default) | the Cranelift JIT tier, async control ([`handle::VmHandle`]), every decoder |
 //! | `accel` | [`accel`]: hardware acceleration (KVM on Linux) |
 //! | `smmu` | an emulated SMMUv3 in front of DMA-capable devices |
 //! | `all-arch` | every guest architecture's decoder and register layout |
@@ -34,6 +34,8 @@
 
 pub mod cli;
 pub mod error;
+#[cfg(all(feature = "performance", feature = "devices"))]
+pub mod handle;
 pub mod loader;
 pub mod machine;
 #[cfg(all(feature = "std", feature = "devices"))]
