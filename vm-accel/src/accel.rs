@@ -4,7 +4,12 @@
 //! A vCPU exit that needs data from a device ([`VcpuExit::MmioRead`], [`VcpuExit::PioIn`]) is completed
 //! by the caller with [`AccelVcpu::complete_mmio_read`] or [`AccelVcpu::complete_pio_in`] before the next
 //! [`AccelVcpu::run`]; running again without doing so is an error rather than a silent stale value.
+//!
+//! A vCPU runs on one thread; other threads stop it through its [`VcpuKicker`]: the kick makes the
+//! current (or the next) [`AccelVcpu::run`] return [`VcpuExit::Interrupted`] promptly, even when the guest
+//! never exits on its own (a compute loop, or an application processor waiting for its start-up IPI).
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -26,6 +31,38 @@ pub trait Accelerator: Send + Sync {
 
     /// Create an empty VM: no memory, no vCPUs.
     fn create_vm(&self) -> Result<Box<dyn AccelVm>>;
+
+    /// The CPUID leaves this accelerator can expose to x86 guests (KVM: `KVM_GET_SUPPORTED_CPUID`), which
+    /// every vCPU gets; empty where the accelerator has no CPUID model.
+    fn guest_cpuid(&self) -> Vec<CpuidEntry>;
+}
+
+/// One CPUID leaf (or sub-leaf) as an accelerator exposes it to guests.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct CpuidEntry {
+    /// The leaf (`eax` input).
+    pub function: u32,
+    /// The sub-leaf (`ecx` input), meaningful when `index_significant` is set.
+    pub index: u32,
+    /// Whether the leaf has sub-leaves, so that `index` must match too.
+    pub index_significant: bool,
+    /// Output `eax`.
+    pub eax: u32,
+    /// Output `ebx`.
+    pub ebx: u32,
+    /// Output `ecx`.
+    pub ecx: u32,
+    /// Output `edx`.
+    pub edx: u32,
+}
+
+impl CpuidEntry {
+    /// The entry answering `cpuid` with `eax = function`, `ecx = index` among `entries`, if any.
+    pub fn lookup(entries: &[Self], function: u32, index: u32) -> Option<&Self> {
+        entries
+            .iter()
+            .find(|e| e.function == function && (!e.index_significant || e.index == index))
+    }
 }
 
 /// A guest memory region to map into a VM: `size` bytes of host memory at `host_addr` appear at guest
@@ -78,6 +115,19 @@ pub trait AccelVm: Send {
 
     /// Create vCPU `id` with the host's supported CPUID (the APIC id set to `id`) and its reset state.
     fn create_vcpu(&mut self, id: u32) -> Result<Box<dyn AccelVcpu>>;
+
+    /// Keep `owner` alive for as long as this VM or any of its vCPUs exists. Memory that the guest
+    /// can reach (see [`map_memory`](Self::map_memory)) is handed over this way, so that it cannot be
+    /// freed while a vCPU thread may still run the guest.
+    fn retain(&mut self, owner: Arc<dyn Any + Send + Sync>);
+}
+
+/// Stops a running vCPU from another thread; see [`AccelVcpu::kicker`].
+pub trait VcpuKicker: Send + Sync {
+    /// Make the vCPU's current [`AccelVcpu::run`] return [`VcpuExit::Interrupted`] promptly, or, if it
+    /// is not running, its next one at once. The kick stays in force until
+    /// [`AccelVcpu::clear_kick`]; a kick of a vCPU that no longer exists does nothing.
+    fn kick(&self);
 }
 
 /// One virtual CPU. Run it on one thread; it may be moved between threads between runs.
@@ -105,6 +155,22 @@ pub trait AccelVcpu: Send {
 
     /// Supply the data of the last [`VcpuExit::PioIn`] (exactly `size * count` bytes).
     fn complete_pio_in(&mut self, data: &[u8]) -> Result<()>;
+
+    /// A handle that other threads use to stop this vCPU's [`run`](Self::run) (it outlives the vCPU
+    /// harmlessly).
+    fn kicker(&self) -> Arc<dyn VcpuKicker>;
+
+    /// Withdraw a kick, so that the next [`run`](Self::run) enters the guest again.
+    fn clear_kick(&mut self);
+
+    /// Put the local APIC's LINT0 pin in ExtINT mode and LINT1 in NMI mode (the "virtual wire"
+    /// set-up a PC BIOS leaves behind, which kernels expect when they take over the legacy PIC). Needs
+    /// the in-kernel interrupt controller ([`AccelVm::setup_irqchip`]).
+    fn setup_lapic_virtual_wire(&mut self) -> Result<()>;
+
+    /// Load the x87 and SSE control state a PC has after `fninit`: FPU control word `0x37f`, `MXCSR`
+    /// `0x1f80` (all exceptions masked, round to nearest).
+    fn reset_fpu(&mut self) -> Result<()>;
 }
 
 /// Why [`AccelVcpu::run`] returned.

@@ -7,8 +7,10 @@
 
 use std::fmt;
 
-use raw_cpuid::{CpuId, Hypervisor};
+use raw_cpuid::{CpuId, CpuIdReader, CpuIdResult, Hypervisor};
 use serde::Serialize;
+
+use crate::accel::CpuidEntry;
 
 /// Defines a set of boolean CPU flags, each with its Linux `/proc/cpuinfo` name.
 macro_rules! flag_set {
@@ -223,7 +225,16 @@ pub struct CpuFeatures {
 impl CpuFeatures {
     /// Read the host CPU's features.
     pub fn detect() -> Self {
-        let cpuid = CpuId::new();
+        Self::from_cpuid(CpuId::new())
+    }
+
+    /// Decode the CPUID leaves an accelerator exposes to guests (see
+    /// [`Accelerator::guest_cpuid`](crate::Accelerator::guest_cpuid)): what a guest vCPU will see.
+    pub fn from_entries(entries: &[CpuidEntry]) -> Self {
+        Self::from_cpuid(CpuId::with_cpuid_reader(EntryReader(entries.to_vec())))
+    }
+
+    fn from_cpuid<R: CpuIdReader>(cpuid: CpuId<R>) -> Self {
         let fi = cpuid.get_feature_info();
         let ef = cpuid.get_extended_feature_info();
         let ext = cpuid.get_extended_processor_and_feature_identifiers();
@@ -346,6 +357,30 @@ impl fmt::Display for CpuFeatures {
     }
 }
 
+/// Answers `cpuid` from a table of entries (missing leaves read as zeros, as on a CPU past its
+/// maximum leaf with no data).
+#[derive(Clone)]
+struct EntryReader(Vec<CpuidEntry>);
+
+impl CpuIdReader for EntryReader {
+    fn cpuid2(&self, eax: u32, ecx: u32) -> CpuIdResult {
+        CpuidEntry::lookup(&self.0, eax, ecx).map_or(
+            CpuIdResult {
+                eax: 0,
+                ebx: 0,
+                ecx: 0,
+                edx: 0,
+            },
+            |e| CpuIdResult {
+                eax: e.eax,
+                ebx: e.ebx,
+                ecx: e.ecx,
+                edx: e.edx,
+            },
+        )
+    }
+}
+
 /// A readable name for the hypervisor signature in CPUID leaf 0x4000_0000.
 fn hypervisor_name(h: Hypervisor) -> String {
     match h {
@@ -388,6 +423,35 @@ mod tests {
             "TCGTCGTCGTCG"
         );
         assert_eq!(hypervisor_name(Hypervisor::KVM), "KVM");
+    }
+
+    #[test]
+    fn entries_decode_like_the_cpu() {
+        let entry = |function, index, eax, ebx, ecx, edx| CpuidEntry {
+            function,
+            index,
+            index_significant: function == 7,
+            eax,
+            ebx,
+            ecx,
+            edx,
+        };
+        // "GenuineIntel", family 6 model 0x55 stepping 7, SSE2 + AVX, leaf 7: AVX2 and AVX-512F.
+        let entries = [
+            entry(0, 0, 0xd, 0x756e_6547, 0x6c65_746e, 0x4965_6e69),
+            entry(1, 0, 0x0005_0657, 0, 1 << 28, 1 << 26 | 1 << 25),
+            entry(7, 0, 0, 1 << 5 | 1 << 16, 0, 0),
+            entry(7, 1, 0, 0, 0, 0),
+        ];
+        let c = CpuFeatures::from_entries(&entries);
+        assert_eq!(c.vendor, "GenuineIntel");
+        assert_eq!((c.family, c.model, c.stepping), (6, 0x55, 7));
+        assert_eq!(c.simd.present(), ["sse", "sse2", "avx", "avx2", "avx512f"]);
+        assert_eq!(c.simd.level(), SimdLevel::Avx512);
+        assert!(
+            !c.virt.vmx && !c.system.long_mode,
+            "leaves 0x8000_0000+ are absent"
+        );
     }
 
     #[test]

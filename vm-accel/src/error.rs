@@ -207,6 +207,28 @@ pub enum Error {
         /// Bytes supplied.
         got: usize,
     },
+    /// The signal handler that interrupts running vCPUs could not be installed.
+    #[error("Cannot install the vCPU kick signal handler (signal {signal}): {}", os_error(*errno))]
+    KickSignal {
+        /// The signal number.
+        signal: i32,
+        /// The errno `sigaction` returned.
+        errno: i32,
+    },
+    /// Guest memory cannot be mapped into the VM or set up for booting.
+    #[error("Guest memory: {reason}")]
+    GuestMemory {
+        /// What went wrong, with the addresses involved.
+        reason: String,
+    },
+    /// A kernel image cannot be booted.
+    #[error("Cannot boot {what}: {reason}")]
+    Boot {
+        /// The image (`bzImage`, `initrd`, `command line`).
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The kernel described an exit whose data lies outside the shared `kvm_run` page(s).
     #[error(
         "{what} of the exit lies outside the {run_size}-byte kvm_run mapping (offset {offset:#x}, {len} bytes)"

@@ -12,10 +12,19 @@
 //! - `kvm` (Linux, x86-64): the KVM back end on rust-vmm's `kvm-ioctls`, with capability reporting
 //!   ([`AccelInfo`]) and `kvm::kvm_flavor`, which tells hardware VMX/SVM from PVM (a software KVM for
 //!   nested clouds, under which guest ring-0 code is emulated and therefore slow);
-//! - `cpu` (x86 hosts): `cpu::CpuFeatures`, host CPU features via `raw-cpuid`.
+//! - `cpu` (x86 hosts): `cpu::CpuFeatures`, host CPU features via `raw-cpuid`, and the same decoding
+//!   of the CPUID an accelerator gives guests ([`Accelerator::guest_cpuid`]);
+//! - `map_phys_memory`: maps the RAM and ROM of a vm-mem `PhysMemory` into a VM, which keeps it alive
+//!   ([`AccelVm::retain`]);
+//! - `x86_boot` (x86-64 hosts): what a VMM writes to start a kernel in 64-bit mode without firmware
+//!   (page tables, GDT, boot registers), the Linux boot protocol on rust-vmm's `linux-loader`
+//!   (bzImage, zero page, e820, command line, initrd) and the MP table;
+//! - `AccelReport`: the `vm accel-info` report (host CPU, accelerator, flavour, guest CPU), as a
+//!   table or JSON.
 //!
 //! Once the in-kernel interrupt controller is set up ([`AccelVm::setup_irqchip`]), `hlt` and the
-//! controllers' ports (PIC, PIT, IOAPIC, local APIC) are handled in the kernel and do not exit.
+//! controllers' ports (PIC, PIT, IOAPIC, local APIC) are handled in the kernel and do not exit. Other
+//! threads stop a running vCPU with its [`VcpuKicker`].
 //!
 //! HVF and VZ (macOS) and WHPX (Windows) have no back end yet: asking for them returns
 //! [`Error::NotAvailable`] naming the host OS. SMMU-translated DMA for accelerated VMs waits for
@@ -25,7 +34,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `acceleration` (default) | `cpu` (raw-cpuid, x86 hosts) and `kvm` (kvm-ioctls, kvm-bindings, vmm-sys-util; Linux x86-64 hosts); pulls in vm-smmu |
+//! | `acceleration` (default) | `cpu` (raw-cpuid, x86 hosts), `kvm` (kvm-ioctls, kvm-bindings, vmm-sys-util; Linux x86-64 hosts), `map_phys_memory` (vm-mem), `x86_boot` (linux-loader, vm-memory; x86-64 hosts), `AccelReport` (serde_json); pulls in vm-smmu |
 //! | `hardware`, `smmu` | deprecated aliases of `acceleration` (the build prints a warning naming it) |
 //!
 //! Without `acceleration` the API, the register types and [`probe`] remain; `probe` then answers
@@ -56,8 +65,14 @@
 
 mod accel;
 mod error;
+#[cfg(feature = "acceleration")]
+mod guest_memory;
 mod probe;
+#[cfg(feature = "acceleration")]
+mod report;
 mod x86;
+#[cfg(all(feature = "acceleration", target_arch = "x86_64"))]
+pub mod x86_boot;
 
 #[cfg(all(
     feature = "acceleration",
@@ -68,12 +83,16 @@ pub mod cpu;
 pub mod kvm;
 
 pub use accel::{
-    AccelInfo, AccelVcpu, AccelVm, Accelerator, Capability, MemoryRegion, MemorySlot,
-    SystemEventKind, VcpuExit,
+    AccelInfo, AccelVcpu, AccelVm, Accelerator, Capability, CpuidEntry, MemoryRegion, MemorySlot,
+    SystemEventKind, VcpuExit, VcpuKicker,
 };
 pub use error::{Error, PendingRead, Result};
+#[cfg(feature = "acceleration")]
+pub use guest_memory::map_phys_memory;
 pub use probe::{native_accel, probe};
+#[cfg(feature = "acceleration")]
+pub use report::AccelReport;
 pub use x86::{
-    CR0_ET, CR0_NE, CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, RFLAGS_FIXED, X86DescriptorTable,
-    X86Regs, X86Segment, X86Sregs,
+    CR0_ET, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, EFER_LMA,
+    EFER_LME, RFLAGS_FIXED, X86DescriptorTable, X86Regs, X86Segment, X86Sregs,
 };

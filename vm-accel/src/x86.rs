@@ -9,14 +9,22 @@ use serde::Serialize;
 
 /// `CR0.PE`: protection enable.
 pub const CR0_PE: u64 = 1 << 0;
+/// `CR0.MP`: monitor coprocessor (`wait`/`fwait` honour `CR0.TS`).
+pub const CR0_MP: u64 = 1 << 1;
 /// `CR0.ET`: extension type (always 1 on modern CPUs).
 pub const CR0_ET: u64 = 1 << 4;
 /// `CR0.NE`: native FPU error reporting.
 pub const CR0_NE: u64 = 1 << 5;
+/// `CR0.WP`: write protection also applies to ring 0.
+pub const CR0_WP: u64 = 1 << 16;
 /// `CR0.PG`: paging.
 pub const CR0_PG: u64 = 1 << 31;
 /// `CR4.PAE`: physical address extension (required by long mode).
 pub const CR4_PAE: u64 = 1 << 5;
+/// `CR4.OSFXSR`: the OS supports `fxsave`/`fxrstor` (enables SSE instructions).
+pub const CR4_OSFXSR: u64 = 1 << 9;
+/// `CR4.OSXMMEXCPT`: the OS handles unmasked SSE exceptions (`#XM`).
+pub const CR4_OSXMMEXCPT: u64 = 1 << 10;
 /// `EFER.LME`: long mode enable.
 pub const EFER_LME: u64 = 1 << 8;
 /// `EFER.LMA`: long mode active.

@@ -5,18 +5,22 @@
 //! hardware-assisted KVM (Intel VMX, AMD SVM) from PVM, the page-table-based software KVM used for
 //! nested clouds: under PVM, guest ring-3 code runs natively but ring-0 code is emulated, slowly.
 
+mod kick;
 mod vcpu;
 mod vm;
 
 use std::path::Path;
 
-use kvm_bindings::{CpuId, KVM_API_VERSION, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{
+    CpuId, KVM_API_VERSION, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, KVM_MAX_CPUID_ENTRIES,
+};
 use kvm_ioctls::{Cap, Kvm};
 use vm_core::config::AccelKind;
 
+pub use self::kick::{KICK_SIGNAL_OFFSET, KvmKicker, kick_signal};
 pub use self::vcpu::KvmVcpu;
 pub use self::vm::KvmVm;
-use crate::accel::{AccelInfo, AccelVm, Accelerator, Capability};
+use crate::accel::{AccelInfo, AccelVm, Accelerator, Capability, CpuidEntry};
 use crate::error::{Error, Result};
 
 /// The KVM device node.
@@ -176,6 +180,22 @@ impl Accelerator for KvmAccelerator {
 
     fn create_vm(&self) -> Result<Box<dyn AccelVm>> {
         Ok(Box::new(self.create_kvm_vm()?))
+    }
+
+    fn guest_cpuid(&self) -> Vec<CpuidEntry> {
+        self.cpuid
+            .as_slice()
+            .iter()
+            .map(|e| CpuidEntry {
+                function: e.function,
+                index: e.index,
+                index_significant: e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX != 0,
+                eax: e.eax,
+                ebx: e.ebx,
+                ecx: e.ecx,
+                edx: e.edx,
+            })
+            .collect()
     }
 }
 

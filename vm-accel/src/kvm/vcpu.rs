@@ -1,13 +1,18 @@
 //! A KVM vCPU: register access in our own types, and `KVM_RUN` turned into typed exits.
 
+use std::any::Any;
+use std::sync::Arc;
+
 use kvm_bindings::{
     KVM_SYSTEM_EVENT_CRASH, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
-    KVM_SYSTEM_EVENT_SUSPEND, KVM_SYSTEM_EVENT_WAKEUP, kvm_dtable, kvm_regs, kvm_segment,
+    KVM_SYSTEM_EVENT_SUSPEND, KVM_SYSTEM_EVENT_WAKEUP, kvm_dtable, kvm_fpu, kvm_regs, kvm_run,
+    kvm_segment,
 };
 use kvm_ioctls::{VcpuExit as KvmExit, VcpuFd};
 use vm_core::GuestPhysAddr;
 
-use crate::accel::{AccelVcpu, SystemEventKind, VcpuExit};
+use super::kick::{KickState, KvmKicker};
+use crate::accel::{AccelVcpu, SystemEventKind, VcpuExit, VcpuKicker};
 use crate::error::{Error, PendingRead, Result};
 use crate::x86::{X86DescriptorTable, X86Regs, X86Segment, X86Sregs};
 
@@ -21,24 +26,56 @@ enum Step {
     Other,
 }
 
+/// Local APIC register offsets of the LINT0 and LINT1 local vector table entries.
+const APIC_LVT_LINT0: usize = 0x350;
+const APIC_LVT_LINT1: usize = 0x360;
+/// LVT delivery modes (bits 8 to 10).
+const APIC_MODE_NMI: u32 = 0x4;
+const APIC_MODE_EXTINT: u32 = 0x7;
+
 /// A KVM vCPU. Create it with [`KvmVm::create_kvm_vcpu`](super::KvmVm::create_kvm_vcpu) or through
 /// the [`AccelVm`](crate::AccelVm) trait.
-#[derive(Debug)]
 pub struct KvmVcpu {
     fd: VcpuFd,
     id: u32,
     run_size: usize,
     /// The read waiting for its data, and where in the `kvm_run` mapping the data goes.
     pending: Option<(PendingRead, usize)>,
+    kick: Arc<KickState>,
+    /// Memory the guest reaches, kept alive while this vCPU exists (see `AccelVm::retain`).
+    _retained: Arc<std::sync::Mutex<Vec<Arc<dyn Any + Send + Sync>>>>,
+}
+
+impl std::fmt::Debug for KvmVcpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvmVcpu")
+            .field("id", &self.id)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for KvmVcpu {
+    fn drop(&mut self) {
+        self.kick.detach();
+    }
 }
 
 impl KvmVcpu {
-    pub(super) fn new(fd: VcpuFd, id: u32, run_size: usize) -> Self {
+    pub(super) fn new(
+        mut fd: VcpuFd,
+        id: u32,
+        run_size: usize,
+        retained: Arc<std::sync::Mutex<Vec<Arc<dyn Any + Send + Sync>>>>,
+    ) -> Self {
+        let run = std::ptr::from_mut(fd.get_kvm_run()).expose_provenance();
         Self {
             fd,
             id,
             run_size,
             pending: None,
+            kick: KickState::new(run, std::mem::offset_of!(kvm_run, immediate_exit)),
+            _retained: retained,
         }
     }
 
@@ -232,7 +269,10 @@ impl AccelVcpu for KvmVcpu {
         if let Some((pending, _)) = self.pending {
             return Err(Error::ReadNotCompleted { pending });
         }
-        let step = match self.fd.run() {
+        self.kick.running(true);
+        let result = self.fd.run();
+        self.kick.running(false);
+        let step = match result {
             Err(e) if e.errno() == libc::EINTR => Step::Done(VcpuExit::Interrupted),
             Err(e) => return Err(Error::ioctl("KVM_RUN", e)),
             Ok(exit) => match exit {
@@ -313,6 +353,53 @@ impl AccelVcpu for KvmVcpu {
 
     fn complete_pio_in(&mut self, data: &[u8]) -> Result<()> {
         self.complete(false, data)
+    }
+
+    fn kicker(&self) -> Arc<dyn VcpuKicker> {
+        Arc::new(KvmKicker(Arc::clone(&self.kick)))
+    }
+
+    fn clear_kick(&mut self) {
+        self.kick.set_immediate_exit(0);
+    }
+
+    fn setup_lapic_virtual_wire(&mut self) -> Result<()> {
+        let mut lapic = self
+            .fd
+            .get_lapic()
+            .map_err(|e| Error::ioctl("KVM_GET_LAPIC", e))?;
+        for (reg, mode) in [
+            (APIC_LVT_LINT0, APIC_MODE_EXTINT),
+            (APIC_LVT_LINT1, APIC_MODE_NMI),
+        ] {
+            let Some(bytes) = lapic.regs.get_mut(reg..reg + 4) else {
+                continue;
+            };
+            let old = u32::from_le_bytes([
+                bytes[0] as u8,
+                bytes[1] as u8,
+                bytes[2] as u8,
+                bytes[3] as u8,
+            ]);
+            let new = (old & !0x700) | (mode << 8);
+            for (dst, src) in bytes.iter_mut().zip(new.to_le_bytes()) {
+                *dst = src as _;
+            }
+        }
+        self.fd
+            .set_lapic(&lapic)
+            .map_err(|e| Error::ioctl("KVM_SET_LAPIC", e))
+    }
+
+    fn reset_fpu(&mut self) -> Result<()> {
+        let fpu = kvm_fpu {
+            fcw: 0x37f,
+            mxcsr: 0x1f80,
+            ..Default::default()
+        };
+        self.fd
+            .set_fpu(&fpu)
+            .map_err(|e| Error::ioctl("KVM_SET_FPU", e))
     }
 }
 

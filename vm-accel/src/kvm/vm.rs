@@ -1,7 +1,8 @@
 //! A KVM VM: memory slots, the in-kernel interrupt controllers and vCPU creation.
 
+use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kvm_bindings::{
     CpuId, KVM_MEM_READONLY, KVM_PIT_SPEAKER_DUMMY, kvm_pit_config, kvm_userspace_memory_region,
@@ -38,9 +39,11 @@ impl Mapped {
     }
 }
 
+/// Owners kept alive by [`AccelVm::retain`], shared by the VM and its vCPUs.
+type Retained = Arc<Mutex<Vec<Arc<dyn Any + Send + Sync>>>>;
+
 /// A KVM VM. Create it with [`KvmAccelerator::create_kvm_vm`](super::KvmAccelerator::create_kvm_vm)
 /// or through the [`Accelerator`](crate::Accelerator) trait.
-#[derive(Debug)]
 pub struct KvmVm {
     vm: Arc<VmFd>,
     cpuid: CpuId,
@@ -50,6 +53,17 @@ pub struct KvmVm {
     vcpu_ids: Vec<u32>,
     irqchip: bool,
     page_size: u64,
+    retained: Retained,
+}
+
+impl std::fmt::Debug for KvmVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvmVm")
+            .field("regions", &self.regions)
+            .field("vcpu_ids", &self.vcpu_ids)
+            .field("irqchip", &self.irqchip)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KvmVm {
@@ -73,6 +87,7 @@ impl KvmVm {
             vcpu_ids: Vec::new(),
             irqchip: false,
             page_size: page_size(),
+            retained: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -87,6 +102,7 @@ impl KvmVm {
         if self.vcpu_ids.contains(&id) {
             return Err(Error::DuplicateVcpu { id });
         }
+        super::kick::install_kick_handler()?;
         let fd = self
             .vm
             .create_vcpu(id.into())
@@ -96,7 +112,12 @@ impl KvmVm {
         fd.set_cpuid2(&cpuid)
             .map_err(|e| Error::ioctl("KVM_SET_CPUID2", e))?;
         self.vcpu_ids.push(id);
-        Ok(KvmVcpu::new(fd, id, self.vm.run_size()))
+        Ok(KvmVcpu::new(
+            fd,
+            id,
+            self.vm.run_size(),
+            Arc::clone(&self.retained),
+        ))
     }
 
     /// The regions mapped now, by slot.
@@ -263,6 +284,13 @@ impl AccelVm for KvmVm {
 
     fn create_vcpu(&mut self, id: u32) -> Result<Box<dyn AccelVcpu>> {
         Ok(Box::new(self.create_kvm_vcpu(id)?))
+    }
+
+    fn retain(&mut self, owner: Arc<dyn Any + Send + Sync>) {
+        self.retained
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(owner);
     }
 }
 

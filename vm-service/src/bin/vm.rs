@@ -11,6 +11,8 @@ usage: vm                            run the built-in RISC-V demo guest
        vm run [OPTIONS]              run a virtual machine; exits with the guest's exit code
        vm config [OPTIONS]           print the validated machine configuration as JSON
        vm dumpdtb FILE [OPTIONS]     write the machine's device tree blob to FILE
+       vm accel-info [--accel KIND] [--json]
+                                     the host CPU, the accelerator (flavour, capabilities), the guest CPU
 
 options: --machine riscv64-virt|x86_64-microvm  -m SIZE  --smp N  --engine interp|jit
          --accel none|auto|kvm  --bios FILE|none  --kernel FILE  --initrd FILE  --append STR
@@ -63,6 +65,7 @@ fn run(args: &[String]) -> Result<u8, vm_service::Error> {
             })?;
             Ok(0)
         }
+        Some("accel-info") => accel_info(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(0)
@@ -70,6 +73,49 @@ fn run(args: &[String]) -> Result<u8, vm_service::Error> {
         Some(other) => Err(vm_service::Error::Usage(format!(
             "Unknown command `{other}` (vm --help lists them)"
         ))),
+    }
+}
+
+/// `vm accel-info [--accel KIND] [--json]`.
+fn accel_info(args: &[String]) -> Result<u8, vm_service::Error> {
+    let mut json = false;
+    let mut kind = vm_core::config::AccelKind::Auto;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--accel" => {
+                kind = it
+                    .next()
+                    .ok_or_else(|| vm_service::Error::Usage("Option --accel needs a value".into()))?
+                    .parse()?;
+            }
+            other => {
+                return Err(vm_service::Error::Usage(format!(
+                    "Unknown option `{other}` for accel-info (--accel KIND, --json)"
+                )));
+            }
+        }
+    }
+    #[cfg(feature = "accel")]
+    {
+        use std::io::Write as _;
+        let report = vm_service::accel::AccelReport::gather(kind);
+        // A closed pipe (`vm accel-info | head`) is not an error worth a panic.
+        let _ = if json {
+            writeln!(std::io::stdout(), "{}", report.to_json())
+        } else {
+            write!(std::io::stdout(), "{report}")
+        };
+        Ok(0)
+    }
+    #[cfg(not(feature = "accel"))]
+    {
+        let _ = (json, kind);
+        Err(vm_service::Error::Unsupported(
+            "vm accel-info needs vm-service's `accel` feature (cargo build --features accel)"
+                .into(),
+        ))
     }
 }
 
