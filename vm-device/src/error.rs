@@ -61,6 +61,71 @@ pub enum DeviceError {
         /// Why.
         reason: &'static str,
     },
+    /// A block access outside the storage.
+    #[error("Block access at {offset:#x}..+{len:#x} is outside the storage of {size:#x} bytes")]
+    StorageRange {
+        /// First byte.
+        offset: u64,
+        /// Length.
+        len: u64,
+        /// Size of the storage.
+        size: u64,
+    },
+    /// A disk image cannot serve as a block device.
+    #[cfg(feature = "std")]
+    #[error("Disk image {path} cannot be used: {reason}")]
+    DiskImage {
+        /// The image path.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Opening a disk image failed.
+    #[cfg(feature = "std")]
+    #[error("Cannot open disk image {path}")]
+    DiskOpen {
+        /// The image path.
+        path: std::path::PathBuf,
+        /// The host error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A TAP interface could not be opened.
+    #[cfg(feature = "std")]
+    #[error("Cannot open TAP interface {ifname:?}: {reason}")]
+    Tap {
+        /// The interface name asked for.
+        ifname: alloc::string::String,
+        /// Why, in terms the user can act on.
+        reason: crate::virtio::net::TapFailure,
+        /// The host error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A user-mode networking setting is invalid.
+    #[error("Invalid user-mode networking setting {setting:?}: {reason}")]
+    NetConfig {
+        /// The setting as written.
+        setting: alloc::string::String,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// A host port for a forward could not be bound.
+    #[cfg(feature = "std")]
+    #[error("Cannot listen on {addr} for a host port forward")]
+    HostForward {
+        /// The host address and port.
+        addr: std::net::SocketAddr,
+        /// The host error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host's entropy source failed.
+    #[error("Host entropy source failed: {reason}")]
+    Entropy {
+        /// The platform's description.
+        reason: alloc::string::String,
+    },
     /// A host I/O operation failed.
     #[cfg(feature = "std")]
     #[error("Host I/O failed while {what}")]

@@ -10,6 +10,8 @@
 //! - [`test_finisher`]: SiFive test finisher, through which a guest passes, fails or resets the run;
 //! - [`clint`]: SiFive CLINT (software interrupts, `mtime`/`mtimecmp`), polled by the vCPUs;
 //! - [`plic`]: SiFive PLIC with level-triggered gateways, driven through interrupt lines;
+//! - [`virtio`]: VirtIO 1.2 over MMIO: the transport, split virtqueues (indirect descriptors, event
+//!   index) and the block, network, console and entropy devices;
 //! - `bus` (with `std`): the MMIO and port-I/O buses that map devices and dispatch accesses.
 //!
 //! The register models are pure logic and build without the standard library (`alloc` only); the
@@ -20,9 +22,9 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `std` (default) | `bus`; stdout/stdin back ends for the UART; the host clock for the CLINT; `std::error::Error` |
+//! | `std` (default) | `bus`; stdout/stdin back ends for the UART and the VirtIO console; the host clock for the CLINT; raw disk image files for virtio-blk; Linux TAP for virtio-net; the VirtIO worker thread; host entropy (`getrandom`) for virtio-rng; `std::error::Error` |
 //! | `smmu` | DMA through an emulated SMMUv3 in front of devices |
-//! | `smoltcp` | user-mode networking on the smoltcp TCP/IP stack |
+//! | `smoltcp` | user-mode networking on the smoltcp TCP/IP stack (`virtio::net::user`: DHCP, NAT to host sockets, host port forwards); implies `std` |
 //!
 //! Without `std` the crate is `#![no_std]` and needs only `alloc`.
 //!
@@ -68,11 +70,53 @@
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A virtio-blk disk (here a RAM disk; [`virtio::blk::Block::open`] takes a raw image file) in
+//! virtio-mmio slot 0 with PLIC source 1, as riscv64-virt wires it:
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use std::sync::{Arc, Mutex};
+//!
+//! use vm_core::GuestPhysAddr;
+//! use vm_core::device::Bus;
+//! use vm_core::mem::{AccessSize, GuestMemory};
+//! use vm_device::bus::MmioBus;
+//! use vm_device::plic::Plic;
+//! use vm_device::virtio::blk::{Block, BlockConfig, MemStorage};
+//! use vm_device::virtio::mmio::{VIRTIO_MMIO_SIZE, VirtioMmio, regs};
+//!
+//! # struct Ram;
+//! # impl GuestMemory for Ram {
+//! #     fn read(&self, a: GuestPhysAddr, _: &mut [u8]) -> Result<(), vm_core::mem::MemFault> {
+//! #         Err(vm_core::mem::MemFault::Unmapped { addr: a })
+//! #     }
+//! #     fn write(&self, a: GuestPhysAddr, _: &[u8]) -> Result<(), vm_core::mem::MemFault> {
+//! #         Err(vm_core::mem::MemFault::Unmapped { addr: a })
+//! #     }
+//! # }
+//! # let guest_ram: Arc<dyn GuestMemory + Send + Sync> = Arc::new(Ram);
+//! let plic = Plic::new(1)?;
+//! let disk = Block::new(Box::new(MemStorage::new(vec![0; 1 << 20])), BlockConfig::default());
+//! let slot0 = Arc::new(Mutex::new(VirtioMmio::new(disk, guest_ram, plic.line(1)?)));
+//! let mut bus = MmioBus::new();
+//! bus.insert(GuestPhysAddr(0x1000_1000), VIRTIO_MMIO_SIZE, slot0)?;
+//! assert_eq!(bus.read(GuestPhysAddr(0x1000_1000 + regs::MAGIC), AccessSize::U32)?, 0x7472_6976);
+//! assert_eq!(bus.read(GuestPhysAddr(0x1000_1000 + regs::DEVICE_ID), AccessSize::U32)?, 2);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
 extern crate alloc;
+// Unit tests use the standard library, and reach the crate by its name (as the shared test driver in
+// tests/support does).
+#[cfg(test)]
+extern crate self as vm_device;
+#[cfg(all(test, not(feature = "std")))]
+extern crate std;
 
 #[cfg(feature = "std")]
 pub mod bus;
@@ -82,5 +126,6 @@ pub mod plic;
 mod sync;
 pub mod test_finisher;
 pub mod uart;
+pub mod virtio;
 
 pub use error::{DeviceError, Result};
