@@ -172,3 +172,44 @@ fn programs_run_the_same_on_several_harts_threaded_and_in_turns() {
         assert_eq!(reason.exit_code(), code);
     }
 }
+
+/// VirtIO devices from the configuration sit in the virtio-mmio slots (and the device tree names
+/// them); a guest that ignores them runs as without them.
+#[test]
+fn virtio_devices_take_the_slots_and_leave_other_guests_alone() {
+    use vm_core::config::{DeviceConfig, NetBackend};
+    let dir = std::env::temp_dir().join(format!("vm-virtio-slots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let disk = dir.join("disk.img");
+    std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+    let mut cfg = VmConfig::new(Machine::Riscv64Virt);
+    cfg.boot.firmware = Firmware::None;
+    cfg.memory_mib = 64;
+    cfg.boot.kernel = Some(elf("isa_int").display().to_string());
+    cfg.devices = vec![
+        DeviceConfig::Block {
+            path: disk.display().to_string(),
+            read_only: true,
+        },
+        DeviceConfig::Net(NetBackend::User { hostfwd: vec![] }),
+        DeviceConfig::Rng,
+        DeviceConfig::Console,
+    ];
+    let dtb =
+        vm_service::machine::riscv64_virt::device_tree(&cfg, cfg.devices.len(), None).unwrap();
+    let text = String::from_utf8_lossy(&dtb);
+    for slot in ["virtio_mmio@10001000", "virtio_mmio@10004000"] {
+        assert!(text.contains(slot), "{slot}");
+    }
+    assert!(!text.contains("virtio_mmio@10005000"));
+    let console = CaptureBackend::new();
+    let mut vm = VmBuilder::new(cfg)
+        .console(Box::new(console.clone()))
+        .build()
+        .unwrap();
+    let out = vm.run_for(1_000_000_000).unwrap();
+    assert_eq!(out.reason.exit_code(), 0);
+    assert_eq!(console.contents_lossy(), expected("isa_int").0);
+    drop(vm);
+    std::fs::remove_dir_all(&dir).ok();
+}

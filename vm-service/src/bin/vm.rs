@@ -130,7 +130,18 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("vm: {e}");
+            // One line: the error and its causes.
+            let mut line = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !line.contains(&text) {
+                    line.push_str(": ");
+                    line.push_str(&text);
+                }
+                cause = c.source();
+            }
+            eprintln!("vm: {line}");
             ExitCode::from(2)
         }
     }

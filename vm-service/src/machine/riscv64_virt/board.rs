@@ -44,6 +44,7 @@ use crate::error::{Error, Result};
 use crate::loader::{self, EM_RISCV, LoadedImage};
 
 mod threads;
+mod virtio;
 
 /// Instructions each hart runs before the machine looks at interrupts, HTIF and power events.
 pub const SLICE_INSNS: u64 = 20_000;
@@ -301,8 +302,10 @@ struct Htif {
 /// A `riscv64-virt` machine, built and ready to run.
 pub struct Riscv64Virt {
     cfg: VmConfig,
-    mem: PhysMemory,
+    mem: Arc<PhysMemory>,
     bus: MmioBus,
+    /// Pollers of the VirtIO devices that need one; they stop when the machine is dropped.
+    _workers: Vec<vm_device::virtio::worker::Worker>,
     harts: Vec<Hart>,
     router: Arc<IrqRouter>,
     uart: Arc<Mutex<Uart16550>>,
@@ -341,7 +344,8 @@ impl Riscv64Virt {
         let mem = PhysMemory::builder()
             .rom("mrom", GuestPhysAddr(MROM_BASE), MROM_SIZE)
             .ram("ram", GuestPhysAddr(RAM_BASE), ram_size)
-            .build()?;
+            .build()
+            .map(Arc::new)?;
         let harts_n = cfg.vcpus as usize;
         let clint = Arc::new(Clint::new(harts_n, Arc::new(HostClock::new()))?);
         let plic = Arc::new(Plic::new(harts_n)?);
@@ -441,7 +445,8 @@ impl Riscv64Virt {
             }
             None => None,
         };
-        let dtb = device_tree(cfg, 0, initrd_range)?;
+        let workers = virtio::attach(&cfg.devices, &mem, &router.plic, &mut bus)?;
+        let dtb = device_tree(cfg, cfg.devices.len(), initrd_range)?;
         let dtb_addr = (RAM_BASE + ram_size - dtb.len() as u64) & !((2 << 20) - 1);
         if dtb_addr < kernel.end {
             return Err(Error::Image {
@@ -460,6 +465,7 @@ impl Riscv64Virt {
             cfg: cfg.clone(),
             mem,
             bus,
+            _workers: workers,
             harts,
             router,
             uart,
