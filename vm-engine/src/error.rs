@@ -33,6 +33,18 @@ pub enum Error {
         /// Number of slots of the CPU.
         slots: usize,
     },
+    /// The CPU has more register slots than the interpreter's frame can hold.
+    #[error("The CPU has {slots} register slots, more than the interpreter's frame holds")]
+    TooManySlots {
+        /// Number of slots of the CPU.
+        slots: usize,
+    },
+    /// Even a one-instruction block at this PC needs more frame space than the interpreter has.
+    #[error("The one-instruction block at guest PC {pc:#x} does not fit the interpreter's frame")]
+    BlockTooLarge {
+        /// Guest PC of the block.
+        pc: u64,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,7 +9,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `interpreter` (default) | [`interp`]: the IR interpreter with its block cache, soft TLB and instruction fusion |
+//! | `interpreter` (default) | [`interp`]: the IR interpreter with its block cache and chaining, soft TLB and instruction fusion |
 //! | `jit` | the Cranelift JIT tier (blocks start in the interpreter, hot ones are compiled) |
 //! | `async` | vCPUs as async tasks that yield at block boundaries |
 //!

@@ -297,13 +297,11 @@ fn fp_disabled_is_illegal() {
     assert_eq!(r.cpu.f(1), bx(0));
 }
 
-/// vm-engine's soft-float (`rustc_apfloat`, like LLVM's APFloat) raises underflow only when the
-/// rounded result is subnormal. IEEE 754 with tininess detected after rounding (what RISC-V
-/// specifies) also raises it when the result rounds up to the smallest normal number but would have
-/// stayed below it with an unbounded exponent. Fails today on the first case (fcvt.s.d, RNE: flags
-/// NX instead of UF | NX); reported to the vm-engine owner.
+/// IEEE 754 with tininess detected after rounding (what RISC-V specifies) raises underflow also when
+/// the result rounds up to the smallest normal number but would have stayed below it with an
+/// unbounded exponent (`rustc_apfloat` alone raises it only for subnormal results; vm-engine corrects
+/// for that).
 #[test]
-#[ignore = "vm-engine soft-float misses underflow for results rounded up to the smallest normal"]
 fn underflow_when_rounding_up_to_the_smallest_normal() {
     let (normal, sub) = (bx(0x0080_0000), bx(0x007f_ffff));
     // 2^-126 (1 - 3 * 2^-26) (exact in f64) rounds to 2^-126 at the

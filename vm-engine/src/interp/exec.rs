@@ -1,499 +1,554 @@
-//! Executing one compact block: the frame, every op, precise faults and the terminator.
+//! Executing one compact block: the ops, precise faults and the terminator.
+//!
+//! The guest slots live in the frame for the whole run (see the module docs of [`super`]); only the
+//! rare paths (helpers, exceptions) copy them to and from the CPU. Loads and stores try the TLB's
+//! host fast path inline (one compare, one host access) and call the MMU otherwise.
 
-use core::sync::atomic::{Ordering, fence};
+use vm_core::exec::{Exception, ExecEnv, GuestCpu};
+use vm_core::ir::{FBinOp, FloatTy, eval_bin, eval_cmp, eval_un, ext};
+use vm_core::mem::AccessSize;
 
-use vm_core::GuestPhysAddr;
-use vm_core::exec::{Exception, ExecEnv, Exit, FaultKind, GuestCpu};
-use vm_core::ir::{
-    BinOp, FenceKind, MemOrder, RmwOp, RoundingMode, Ty, eval_bin, eval_cmp, eval_un, ext,
-};
-use vm_core::mem::{AccessKind, AccessSize};
+use super::Reservation;
+use super::cache::{BlockCache, BlockId, PAGE_SHIFT};
+use super::compile::is_fused;
+use super::fp;
+use super::lower::Layout;
+use super::memory::{DATA_WAYS, Mmu, PAGE_MASK, PAGE_SIZE, way};
+use super::ops::{CBlock, COp, CTerm, Frame, Ix};
+use super::slow::{SlowCtx, fbin_d_slow, run_slow};
 
-use super::compile::{CBlock, CFpEnv, COp, CRound, CTerm};
-use super::memory::{atomic_rmw, mem_exc};
-use super::{Interpreter, Reservation, fp};
-use crate::error::Error;
-
-/// How the ops of a block ended.
-enum Outcome {
-    /// All ops ran.
-    Done,
-    /// Op of instruction number `ordinal` (at `pc`) raised `exc`.
-    Fault {
-        exc: Exception,
-        pc: u64,
-        ordinal: u32,
-    },
+/// How a block ended.
+pub(super) enum Done {
+    /// Continue at this PC.
+    Next(u64),
+    /// Continue at this PC after a full boundary check: the block called a helper, raised an
+    /// exception, wrote code, touched a device, fenced, or ended with `Sync`.
+    Event(u64),
+    /// A `Wait` terminator; the guest continues at this PC once woken.
+    Wait(u64),
 }
 
-/// Copy the slots the block uses into the frame.
-fn copy_in(b: &CBlock, cpu: &mut dyn GuestCpu, frame: &mut [u64]) {
-    let slots = cpu.slots();
-    for (i, &r) in b.used.iter().enumerate() {
-        if let (Some(d), Some(&v)) = (frame.get_mut(b.reg_base + i), slots.get(usize::from(r))) {
-            *d = v;
-        }
+/// Why [`Core::run_chain`] returned.
+pub(super) enum Stop {
+    /// The next block is not linked from the last one: look it up.
+    Unlinked(u64),
+    /// The run loop must check the boundary before this PC (an event, or `check_at` reached).
+    Check(u64),
+    /// A `Wait` terminator; the guest continues at this PC once woken.
+    Wait(u64),
+}
+
+/// The executor's state, kept across blocks and runs.
+#[derive(Debug)]
+pub(super) struct Core {
+    /// `[guest slots | zero | pc scratch | locals]`.
+    pub frame: Box<Frame>,
+    pub mmu: Mmu,
+    pub reservation: Option<Reservation>,
+    pub layout: Layout,
+    /// A `fence.i` asked for the whole block cache to go.
+    pub clear_cache: bool,
+    pub fused_ops: u64,
+    pub exceptions: u64,
+}
+
+/// Copy the frame's guest slots to the CPU and set its PC.
+pub(super) fn sync_out(fr: &Frame, layout: Layout, cpu: &mut dyn GuestCpu, pc: u64) {
+    let s = cpu.slots();
+    let n = layout.slots.min(s.len());
+    s[..n].copy_from_slice(&fr[..n]);
+    cpu.set_pc(pc);
+}
+
+/// Copy the CPU's slots into the frame.
+pub(super) fn sync_in(fr: &mut Frame, layout: Layout, cpu: &mut dyn GuestCpu) {
+    let s = cpu.slots();
+    let n = layout.slots.min(s.len());
+    fr[..n].copy_from_slice(&s[..n]);
+}
+
+impl Core {
+    /// Hand exception `exc` of the instruction at `pc` to the CPU; returns the PC it continues at.
+    pub(super) fn raise(&mut self, cpu: &mut dyn GuestCpu, exc: Exception, pc: u64) -> u64 {
+        self.exceptions += 1;
+        sync_out(&self.frame, self.layout, cpu, pc);
+        cpu.raise(exc, pc);
+        sync_in(&mut self.frame, self.layout, cpu);
+        cpu.pc()
     }
-}
 
-/// Copy the slots the block writes back to the CPU.
-fn write_back(b: &CBlock, cpu: &mut dyn GuestCpu, frame: &[u64]) {
-    let slots = cpu.slots();
-    for &pos in &b.written {
-        let pos = pos as usize;
-        if let (Some(&r), Some(&v)) = (b.used.get(pos), frame.get(b.reg_base + pos))
-            && let Some(d) = slots.get_mut(usize::from(r))
-        {
-            *d = v;
-        }
-    }
-}
-
-fn rounding(frame: &[u64], r: CRound) -> RoundingMode {
-    match r {
-        CRound::Static(m) => m,
-        CRound::Dynamic(ix) => {
-            RoundingMode::from_bits(frame[ix as usize]).unwrap_or(RoundingMode::NearestEven)
-        }
-    }
-}
-
-fn rmw_value(op: RmwOp, size: AccessSize, old: u64, src: u64) -> u64 {
-    let ty = Ty::of_size(size);
-    let bin = |op| eval_bin(op, ty, old, src);
-    match op {
-        RmwOp::Swap => src & size.mask(),
-        RmwOp::Add => bin(BinOp::Add),
-        RmwOp::And => bin(BinOp::And),
-        RmwOp::Or => bin(BinOp::Or),
-        RmwOp::Xor => bin(BinOp::Xor),
-        RmwOp::MinS => bin(BinOp::MinS),
-        RmwOp::MaxS => bin(BinOp::MaxS),
-        RmwOp::MinU => bin(BinOp::MinU),
-        RmwOp::MaxU => bin(BinOp::MaxU),
-    }
-}
-
-fn host_order(o: MemOrder) -> Option<Ordering> {
-    match o {
-        MemOrder::Relaxed => None,
-        MemOrder::Acquire => Some(Ordering::Acquire),
-        MemOrder::Release => Some(Ordering::Release),
-        MemOrder::AcqRel => Some(Ordering::AcqRel),
-        MemOrder::SeqCst => Some(Ordering::SeqCst),
-    }
-}
-
-impl Interpreter {
-    /// Run block `b`: ops, then the terminator. Returns an exit when the run must return.
-    pub(super) fn exec_block(
+    /// Run block `id` at `pc` and the blocks linked after it, until one needs the run loop: an event,
+    /// `check_at` instructions reached, a `Wait`, or a next block that is not linked. Returns why,
+    /// and the last block run.
+    #[expect(clippy::too_many_arguments, reason = "the run loop's state, unbundled")]
+    pub(super) fn run_chain(
         &mut self,
-        b: &CBlock,
+        mut id: BlockId,
+        mut pc: u64,
+        cache: &BlockCache,
         cpu: &mut dyn GuestCpu,
         env: &ExecEnv<'_>,
         executed: &mut u64,
-    ) -> Result<Option<Exit>, Error> {
-        if let Some(m) = b.max_reg {
-            let n = cpu.slots().len();
-            if usize::from(m) >= n {
-                return Err(Error::RegisterOutOfRange {
-                    pc: b.pc,
-                    reg: m,
-                    slots: n,
-                });
-            }
-        }
-        let mut frame = core::mem::take(&mut self.frame);
-        frame.clear();
-        frame.resize(b.frame_len(), 0);
-        frame[b.const_base..b.reg_base].copy_from_slice(&b.consts);
-        copy_in(b, cpu, &mut frame);
-        let outcome = self.exec_ops(b, cpu, env, &mut frame);
-        write_back(b, cpu, &frame);
-        self.stats.engine.blocks += 1;
-        let count = |s: &mut Self, executed: &mut u64, n: u32| {
-            s.stats.engine.insns += u64::from(n);
-            *executed += u64::from(n);
-        };
-        let exit = match outcome {
-            Outcome::Fault { exc, pc, ordinal } => {
-                count(self, executed, ordinal);
-                self.stats.engine.exceptions += 1;
-                cpu.set_pc(pc);
-                cpu.raise(exc, pc);
-                None
-            }
-            Outcome::Done => {
-                let get = |ix: u32| frame[ix as usize];
-                match b.term {
-                    CTerm::Trap { cause, tval } => {
-                        count(self, executed, b.insn_count.saturating_sub(1));
-                        self.stats.engine.exceptions += 1;
-                        cpu.set_pc(b.last_pc);
-                        cpu.raise(Exception::Trap { cause, tval }, b.last_pc);
-                        None
+        check_at: u64,
+        pc_ix: Ix,
+        blocks: &mut u64,
+    ) -> (Stop, BlockId) {
+        // Only the slow paths flush translations, and they make the block return an event; the
+        // cache does not change while blocks run.
+        let epoch = cache.epoch(self.mmu.epoch);
+        loop {
+            let Some(b) = cache.block(id) else {
+                return (Stop::Check(pc), id);
+            };
+            self.frame[usize::from(pc_ix)] = pc;
+            *blocks += 1;
+            match self.exec(b, cache, cpu, env, executed) {
+                Done::Next(next) => {
+                    if *executed >= check_at {
+                        return (Stop::Check(next), id);
                     }
-                    term => {
-                        count(self, executed, b.insn_count);
-                        match term {
-                            CTerm::Jump(t) => cpu.set_pc(t),
-                            CTerm::Branch {
-                                c,
-                                taken,
-                                not_taken,
-                            } => cpu.set_pc(if get(c) != 0 { taken } else { not_taken }),
-                            CTerm::CmpBranch {
-                                cond,
-                                ty,
-                                a,
-                                b: bb,
-                                taken,
-                                not_taken,
-                            } => {
-                                self.stats.fused_ops += 1;
-                                let t = eval_cmp(cond, ty, get(a), get(bb)) != 0;
-                                cpu.set_pc(if t { taken } else { not_taken });
-                            }
-                            CTerm::JumpIndirect(c) => cpu.set_pc(get(c)),
-                            CTerm::Wait(next) => cpu.set_pc(next),
-                            CTerm::Sync(next) => cpu.set_pc(next),
-                            CTerm::Trap { .. } => {}
+                    match cache.linked(id, next, epoch) {
+                        Some(n) => {
+                            id = n;
+                            pc = next;
                         }
-                        match term {
-                            CTerm::Wait(_) if !cpu.wake_pending() => Some(Exit::Wait),
-                            _ => None,
-                        }
+                        None => return (Stop::Unlinked(next), id),
                     }
                 }
+                Done::Event(next) => return (Stop::Check(next), id),
+                Done::Wait(next) => return (Stop::Wait(next), id),
             }
-        };
-        self.frame = frame;
-        Ok(exit)
+        }
     }
 
-    #[expect(clippy::too_many_lines, reason = "one match arm per IR op")]
-    fn exec_ops(
+    /// Run block `b`, adding the instructions it completes to `executed`.
+    #[expect(clippy::too_many_lines, reason = "one match arm per compact op")]
+    #[inline(always)]
+    fn exec(
         &mut self,
         b: &CBlock,
+        cache: &BlockCache,
         cpu: &mut dyn GuestCpu,
         env: &ExecEnv<'_>,
-        f: &mut [u64],
-    ) -> Outcome {
-        let mut cur_pc = b.pc;
-        let mut ordinal = 0u32;
-        macro_rules! try_mem {
-            ($e:expr) => {
-                match $e {
-                    Ok(v) => v,
-                    Err(exc) => {
-                        return Outcome::Fault {
-                            exc,
-                            pc: cur_pc,
-                            ordinal,
-                        };
-                    }
-                }
+        executed: &mut u64,
+    ) -> Done {
+        let layout = self.layout;
+        let Core {
+            frame,
+            mmu,
+            reservation,
+            clear_cache,
+            ..
+        } = self;
+        let fr: &mut Frame = frame;
+        let mut hits = 0u64;
+
+        macro_rules! x {
+            ($i:expr) => {
+                fr[usize::from($i)]
             };
         }
-        let flags = |f: &mut [u64], env: CFpEnv, fl: u8| {
-            if let Some(ix) = env.flags {
-                f[ix as usize] |= u64::from(fl);
+        macro_rules! fbin {
+            ($op:expr, $fast:expr, $d:expr, $a:expr, $b:expr, $rm:expr, $fl:expr, $env:expr) => {{
+                let (x, y) = (x!($a), x!($b));
+                let fast = if x!($rm) == 0 { $fast } else { None };
+                let (r, fl) = match fast {
+                    Some(v) => v,
+                    None => fbin_d_slow($op, x, y, fr, b.fenv.get(usize::from($env))),
+                };
+                x!($d) = r;
+                // Store only new flags: the flags word is then not a chain of stores and reloads
+                // from one FP op to the next.
+                let old = x!($fl);
+                if old | u64::from(fl) != old {
+                    x!($fl) = old | u64::from(fl);
+                }
+            }};
+        }
+
+        let fault: Option<(Exception, u16, usize)> = 'ops: {
+            for (i, op) in b.ops.iter().enumerate() {
+                // Defined here to see `i` and the `'ops` label (macro hygiene).
+                macro_rules! load {
+                    ($d:expr, $a:expr, $off:expr, $insn:expr, $t:ty, $size:expr,
+                     |$raw:ident| $fast:expr, |$v:ident| $slow:expr) => {{
+                        let va = x!($a).wrapping_add($off as i64 as u64);
+                        let vpn = va >> PAGE_SHIFT;
+                        let e = mmu.read[way(vpn, DATA_WAYS)];
+                        let n = size_of::<$t>() as u64;
+                        let v = if e.fast == vpn && va & PAGE_MASK <= PAGE_SIZE - n {
+                            hits += 1;
+                            let p = (va as usize).wrapping_add(e.addend) as *const $t;
+                            // SAFETY: `fast == vpn` means `addend` maps the whole 4 KiB guest page
+                            // of `va` onto host RAM of this run's memory object (see `memory`),
+                            // and the check above keeps the access inside that page.
+                            let $raw = <$t>::from_le(unsafe { p.read_unaligned() });
+                            $fast
+                        } else {
+                            match mmu.load(cache, cpu, env, va, $size, false) {
+                                Ok($v) => $slow,
+                                Err(exc) => break 'ops Some((exc, $insn, i)),
+                            }
+                        };
+                        x!($d) = v;
+                    }};
+                }
+                macro_rules! store {
+                    ($s:expr, $a:expr, $off:expr, $insn:expr, $t:ty, $size:expr) => {{
+                        let va = x!($a).wrapping_add($off as i64 as u64);
+                        let vpn = va >> PAGE_SHIFT;
+                        let e = mmu.write[way(vpn, DATA_WAYS)];
+                        let v = x!($s);
+                        let n = size_of::<$t>() as u64;
+                        if e.fast == vpn && va & PAGE_MASK <= PAGE_SIZE - n {
+                            hits += 1;
+                            let p = (va as usize).wrapping_add(e.addend) as *mut $t;
+                            // SAFETY: as for loads; in addition the write TLB only has a fast
+                            // path for writable RAM pages that hold no translated code.
+                            unsafe { p.write_unaligned((v as $t).to_le()) };
+                        } else if let Err(exc) = mmu.store(cache, cpu, env, va, $size, false, v) {
+                            break 'ops Some((exc, $insn, i));
+                        }
+                    }};
+                }
+                match *op {
+                    COp::Mov { d, s } => x!(d) = x!(s),
+                    COp::MovI { d, imm } => x!(d) = imm,
+                    COp::Add { d, a, b } => x!(d) = x!(a).wrapping_add(x!(b)),
+                    COp::Sub { d, a, b } => x!(d) = x!(a).wrapping_sub(x!(b)),
+                    COp::And { d, a, b } => x!(d) = x!(a) & x!(b),
+                    COp::Or { d, a, b } => x!(d) = x!(a) | x!(b),
+                    COp::Xor { d, a, b } => x!(d) = x!(a) ^ x!(b),
+                    COp::Shl { d, a, b } => x!(d) = x!(a) << (x!(b) & 63),
+                    COp::ShrU { d, a, b } => x!(d) = x!(a) >> (x!(b) & 63),
+                    COp::ShrS { d, a, b } => x!(d) = ((x!(a) as i64) >> (x!(b) & 63)) as u64,
+                    COp::Mul { d, a, b } => x!(d) = x!(a).wrapping_mul(x!(b)),
+                    COp::LtS { d, a, b } => x!(d) = u64::from((x!(a) as i64) < (x!(b) as i64)),
+                    COp::LtU { d, a, b } => x!(d) = u64::from(x!(a) < x!(b)),
+                    COp::AddI { d, a, imm } => x!(d) = x!(a).wrapping_add(imm),
+                    COp::AndI { d, a, imm } => x!(d) = x!(a) & imm,
+                    COp::OrI { d, a, imm } => x!(d) = x!(a) | imm,
+                    COp::XorI { d, a, imm } => x!(d) = x!(a) ^ imm,
+                    COp::ShlI { d, a, imm } => x!(d) = x!(a) << imm,
+                    COp::ShrUI { d, a, imm } => x!(d) = x!(a) >> imm,
+                    COp::ShrSI { d, a, imm } => x!(d) = ((x!(a) as i64) >> imm) as u64,
+                    COp::LtSI { d, a, imm } => x!(d) = u64::from((x!(a) as i64) < (imm as i64)),
+                    COp::LtUI { d, a, imm } => x!(d) = u64::from(x!(a) < imm),
+                    COp::AddW { d, a, b } => x!(d) = sx32(x!(a).wrapping_add(x!(b))),
+                    COp::SubW { d, a, b } => x!(d) = sx32(x!(a).wrapping_sub(x!(b))),
+                    COp::ShlW { d, a, b } => x!(d) = sx32(x!(a) << (x!(b) & 31)),
+                    COp::ShrUW { d, a, b } => {
+                        x!(d) = sx32(u64::from((x!(a) as u32) >> (x!(b) & 31)));
+                    }
+                    COp::ShrSW { d, a, b } => {
+                        x!(d) = i64::from((x!(a) as i32) >> (x!(b) & 31)) as u64;
+                    }
+                    COp::MulW { d, a, b } => x!(d) = sx32(x!(a).wrapping_mul(x!(b))),
+                    COp::AddWI { d, a, imm } => x!(d) = sx32(x!(a).wrapping_add(imm)),
+                    COp::ShlWI { d, a, imm } => x!(d) = sx32(x!(a) << imm),
+                    COp::ShrUWI { d, a, imm } => x!(d) = sx32(u64::from((x!(a) as u32) >> imm)),
+                    COp::ShrSWI { d, a, imm } => x!(d) = i64::from((x!(a) as i32) >> imm) as u64,
+                    COp::Bin { op, ty, d, a, b } => x!(d) = eval_bin(op, ty, x!(a), x!(b)),
+                    COp::BinW { op, d, a, b } => {
+                        x!(d) = sx32(eval_bin(op, vm_core::ir::Ty::I32, x!(a), x!(b)));
+                    }
+                    COp::Un { op, ty, d, a } => x!(d) = eval_un(op, ty, x!(a)),
+                    COp::Cmp { cond, ty, d, a, b } => x!(d) = eval_cmp(cond, ty, x!(a), x!(b)),
+                    COp::Select { d, c, a, b } => {
+                        x!(d) = if x!(c) != 0 { x!(a) } else { x!(b) };
+                    }
+                    COp::Ext { d, s, from, signed } => x!(d) = ext(x!(s), from, signed),
+                    COp::Ld { d, a, off, insn } => {
+                        load!(d, a, off, insn, u64, AccessSize::U64, |r| r, |v| v);
+                    }
+                    COp::Lw { d, a, off, insn } => load!(
+                        d,
+                        a,
+                        off,
+                        insn,
+                        u32,
+                        AccessSize::U32,
+                        |r| i64::from(r as i32) as u64,
+                        |v| sx32(v)
+                    ),
+                    COp::Lwu { d, a, off, insn } => {
+                        load!(
+                            d,
+                            a,
+                            off,
+                            insn,
+                            u32,
+                            AccessSize::U32,
+                            |r| u64::from(r),
+                            |v| v
+                        );
+                    }
+                    COp::Lh { d, a, off, insn } => load!(
+                        d,
+                        a,
+                        off,
+                        insn,
+                        u16,
+                        AccessSize::U16,
+                        |r| i64::from(r as i16) as u64,
+                        |v| i64::from(v as u16 as i16) as u64
+                    ),
+                    COp::Lhu { d, a, off, insn } => {
+                        load!(
+                            d,
+                            a,
+                            off,
+                            insn,
+                            u16,
+                            AccessSize::U16,
+                            |r| u64::from(r),
+                            |v| v
+                        );
+                    }
+                    COp::Lb { d, a, off, insn } => load!(
+                        d,
+                        a,
+                        off,
+                        insn,
+                        u8,
+                        AccessSize::U8,
+                        |r| i64::from(r as i8) as u64,
+                        |v| i64::from(v as u8 as i8) as u64
+                    ),
+                    COp::Lbu { d, a, off, insn } => {
+                        load!(d, a, off, insn, u8, AccessSize::U8, |r| u64::from(r), |v| v);
+                    }
+                    COp::Sd { s, a, off, insn } => {
+                        store!(s, a, off, insn, u64, AccessSize::U64)
+                    }
+                    COp::Sw { s, a, off, insn } => {
+                        store!(s, a, off, insn, u32, AccessSize::U32)
+                    }
+                    COp::Sh { s, a, off, insn } => {
+                        store!(s, a, off, insn, u16, AccessSize::U16)
+                    }
+                    COp::Sb { s, a, off, insn } => {
+                        store!(s, a, off, insn, u8, AccessSize::U8)
+                    }
+                    COp::FAddD {
+                        d,
+                        a,
+                        b: bb,
+                        rm,
+                        fl,
+                        env,
+                    } => {
+                        let fast = fp::add_f64(x!(a), x!(bb), false);
+                        fbin!(FBinOp::Add, fast, d, a, bb, rm, fl, env);
+                    }
+                    COp::FSubD {
+                        d,
+                        a,
+                        b: bb,
+                        rm,
+                        fl,
+                        env,
+                    } => {
+                        let fast = fp::add_f64(x!(a), x!(bb), true);
+                        fbin!(FBinOp::Sub, fast, d, a, bb, rm, fl, env);
+                    }
+                    COp::FMulD {
+                        d,
+                        a,
+                        b: bb,
+                        rm,
+                        fl,
+                        env,
+                    } => {
+                        let fast = fp::mul_f64(x!(a), x!(bb));
+                        fbin!(FBinOp::Mul, fast, d, a, bb, rm, fl, env);
+                    }
+                    COp::FDivD {
+                        d,
+                        a,
+                        b: bb,
+                        rm,
+                        fl,
+                        env,
+                    } => {
+                        let fast = fp::div_f64(x!(a), x!(bb));
+                        fbin!(FBinOp::Div, fast, d, a, bb, rm, fl, env);
+                    }
+                    COp::FCmpD {
+                        op,
+                        signaling,
+                        d,
+                        a,
+                        b: bb,
+                        env,
+                    } => {
+                        let (xa, xb) = (x!(a), x!(bb));
+                        let (r, fl) = match fp::cmp_f64(op, xa, xb) {
+                            Some(r) => (r, 0),
+                            None => fp::fcmp(op, signaling, FloatTy::F64, xa, xb, false),
+                        };
+                        x!(d) = r;
+                        if fl != 0
+                            && let Some(fe) = b.fenv.get(usize::from(env))
+                            && let Some(f) = fe.flags
+                        {
+                            x!(f) |= u64::from(fl);
+                        }
+                    }
+                    COp::AddIAddI {
+                        d1,
+                        a1,
+                        i1,
+                        d2,
+                        a2,
+                        i2,
+                    } => {
+                        x!(d1) = x!(a1).wrapping_add(i64::from(i1) as u64);
+                        x!(d2) = x!(a2).wrapping_add(i64::from(i2) as u64);
+                    }
+                    COp::AddAdd {
+                        d1,
+                        a1,
+                        b1,
+                        d2,
+                        a2,
+                        b2,
+                    } => {
+                        x!(d1) = x!(a1).wrapping_add(x!(b1));
+                        x!(d2) = x!(a2).wrapping_add(x!(b2));
+                    }
+                    COp::XorXor {
+                        d1,
+                        a1,
+                        b1,
+                        d2,
+                        a2,
+                        b2,
+                    } => {
+                        x!(d1) = x!(a1) ^ x!(b1);
+                        x!(d2) = x!(a2) ^ x!(b2);
+                    }
+                    COp::ShrUWIShlI {
+                        d1,
+                        a1,
+                        s1,
+                        d2,
+                        a2,
+                        s2,
+                    } => {
+                        x!(d1) = sx32(u64::from((x!(a1) as u32) >> s1));
+                        x!(d2) = x!(a2) << s2;
+                    }
+                    COp::ShlIShrUWI {
+                        d1,
+                        a1,
+                        s1,
+                        d2,
+                        a2,
+                        s2,
+                    } => {
+                        x!(d1) = x!(a1) << s1;
+                        x!(d2) = sx32(u64::from((x!(a2) as u32) >> s2));
+                    }
+                    COp::ShlIOr {
+                        d1,
+                        a1,
+                        s1,
+                        d2,
+                        a2,
+                        b2,
+                    } => {
+                        x!(d1) = x!(a1) << s1;
+                        x!(d2) = x!(a2) | x!(b2);
+                    }
+                    COp::Slow { i: si } => {
+                        let Some(s) = b.slow.get(si as usize) else {
+                            continue;
+                        };
+                        let mut cx = SlowCtx {
+                            fr: &mut *fr,
+                            mmu: &mut *mmu,
+                            reservation: &mut *reservation,
+                            clear_cache: &mut *clear_cache,
+                            layout,
+                            cache,
+                            cpu: &mut *cpu,
+                            env,
+                            block_pc: b.pc,
+                        };
+                        if let Err(exc) = run_slow(s, &mut cx) {
+                            break 'ops Some((exc, s.insn, i));
+                        }
+                    }
+                }
+            }
+            None
+        };
+        mmu.hits += hits;
+
+        if let Some((exc, insn, i)) = fault {
+            *executed += u64::from(insn);
+            let ran = b.ops.get(..i).unwrap_or_default();
+            self.fused_ops += ran.iter().filter(|op| is_fused(op)).count() as u64;
+            let pc = b.insn_pcs.get(usize::from(insn)).copied().unwrap_or(b.pc);
+            return Done::Event(self.raise(cpu, exc, pc));
+        }
+        self.fused_ops += u64::from(b.fused);
+        let fr = &self.frame;
+        let next = match b.term {
+            CTerm::Jump(t) => t,
+            CTerm::Branch {
+                c,
+                taken,
+                not_taken,
+            } => {
+                if fr[usize::from(c)] != 0 {
+                    taken
+                } else {
+                    not_taken
+                }
+            }
+            CTerm::CmpBranch {
+                cond,
+                ty,
+                a,
+                b: bb,
+                taken,
+                not_taken,
+            } => {
+                if eval_cmp(cond, ty, fr[usize::from(a)], fr[usize::from(bb)]) != 0 {
+                    taken
+                } else {
+                    not_taken
+                }
+            }
+            CTerm::JumpIndirect(c) => fr[usize::from(c)],
+            CTerm::JumpReg { base, off } => fr[usize::from(base)].wrapping_add(off) & !1,
+            CTerm::Trap { cause, tval } => {
+                *executed += u64::from(b.insn_count.saturating_sub(1));
+                let pc = b.last_pc();
+                return Done::Event(self.raise(cpu, Exception::Trap { cause, tval }, pc));
+            }
+            CTerm::Wait(next) => {
+                *executed += u64::from(b.insn_count);
+                return Done::Wait(next);
+            }
+            CTerm::Sync(next) => {
+                *executed += u64::from(b.insn_count);
+                return Done::Event(next);
             }
         };
-        for op in &b.ops {
-            match *op {
-                COp::Insn { pc, ordinal: o } => {
-                    cur_pc = pc;
-                    ordinal = o;
-                }
-                COp::Mov { d, s } => f[d as usize] = f[s as usize],
-                COp::Bin { op, ty, d, a, b } => {
-                    f[d as usize] = eval_bin(op, ty, f[a as usize], f[b as usize]);
-                }
-                COp::Un { op, ty, d, a } => f[d as usize] = eval_un(op, ty, f[a as usize]),
-                COp::Cmp { cond, ty, d, a, b } => {
-                    f[d as usize] = eval_cmp(cond, ty, f[a as usize], f[b as usize]);
-                }
-                COp::Select { d, c, a, b } => {
-                    f[d as usize] = if f[c as usize] != 0 {
-                        f[a as usize]
-                    } else {
-                        f[b as usize]
-                    };
-                }
-                COp::Ext { d, s, from, signed } => f[d as usize] = ext(f[s as usize], from, signed),
-                COp::Load { d, a, off, mem } => {
-                    let va = f[a as usize].wrapping_add(i64::from(off) as u64);
-                    let v =
-                        try_mem!(
-                            self.mmu
-                                .load(&self.cache, cpu, env, va, mem.size, mem.aligned)
-                        );
-                    f[d as usize] = ext(v, Ty::of_size(mem.size), mem.signed);
-                }
-                COp::Store { s, a, off, mem } => {
-                    let va = f[a as usize].wrapping_add(i64::from(off) as u64);
-                    try_mem!(self.mmu.store(
-                        &mut self.cache,
-                        cpu,
-                        env,
-                        va,
-                        mem.size,
-                        mem.aligned,
-                        f[s as usize]
-                    ));
-                }
-                COp::LoadReserved { d, a, mem } => {
-                    let va = f[a as usize];
-                    let kind = AccessKind::Read;
-                    let pa =
-                        try_mem!(
-                            self.mmu
-                                .atomic_target(&self.cache, cpu, env, va, mem.size, kind)
-                        );
-                    let v = try_mem!(
-                        env.mem
-                            .read_sized(GuestPhysAddr(pa), mem.size)
-                            .map_err(|_| mem_exc(kind, FaultKind::Access, va))
-                    );
-                    self.reservation = Some(Reservation {
-                        pa,
-                        size: mem.size,
-                        value: v,
-                    });
-                    f[d as usize] = ext(v, Ty::of_size(mem.size), mem.signed);
-                }
-                COp::StoreConditional { d, a, s, mem } => {
-                    let va = f[a as usize];
-                    let kind = AccessKind::Atomic;
-                    let pa =
-                        try_mem!(
-                            self.mmu
-                                .atomic_target(&self.cache, cpu, env, va, mem.size, kind)
-                        );
-                    let ok = match self.reservation.take() {
-                        Some(r) if r.pa == pa && r.size == mem.size => {
-                            let new = f[s as usize] & mem.size.mask();
-                            let res = try_mem!(
-                                env.mem
-                                    .compare_exchange(GuestPhysAddr(pa), mem.size, r.value, new)
-                                    .map_err(|_| mem_exc(kind, FaultKind::Access, va))
-                            );
-                            if res.is_ok() {
-                                self.cache.note_write(pa, mem.size.bytes() as u64);
-                            }
-                            res.is_ok()
-                        }
-                        _ => false,
-                    };
-                    f[d as usize] = u64::from(!ok);
-                }
-                COp::AtomicRmw {
-                    op,
-                    d,
-                    a,
-                    s,
-                    mem,
-                    order,
-                } => {
-                    let va = f[a as usize];
-                    let kind = AccessKind::Atomic;
-                    let pa =
-                        try_mem!(
-                            self.mmu
-                                .atomic_target(&self.cache, cpu, env, va, mem.size, kind)
-                        );
-                    let src = f[s as usize];
-                    let old = try_mem!(
-                        atomic_rmw(&mut self.cache, env, pa, mem.size, |old| rmw_value(
-                            op, mem.size, old, src
-                        ))
-                        .map_err(|fk| mem_exc(kind, fk, va))
-                    );
-                    if let Some(o) = host_order(order) {
-                        fence(o);
-                    }
-                    f[d as usize] = ext(old, Ty::of_size(mem.size), mem.signed);
-                }
-                COp::CmpXchg {
-                    d,
-                    a,
-                    expected,
-                    new,
-                    mem,
-                    order,
-                } => {
-                    let va = f[a as usize];
-                    let kind = AccessKind::Atomic;
-                    let pa =
-                        try_mem!(
-                            self.mmu
-                                .atomic_target(&self.cache, cpu, env, va, mem.size, kind)
-                        );
-                    let mask = mem.size.mask();
-                    let res = try_mem!(
-                        env.mem
-                            .compare_exchange(
-                                GuestPhysAddr(pa),
-                                mem.size,
-                                f[expected as usize] & mask,
-                                f[new as usize] & mask
-                            )
-                            .map_err(|_| mem_exc(kind, FaultKind::Access, va))
-                    );
-                    if res.is_ok() {
-                        self.cache.note_write(pa, mem.size.bytes() as u64);
-                    }
-                    if let Some(o) = host_order(order) {
-                        fence(o);
-                    }
-                    let old = res.unwrap_or_else(|actual| actual);
-                    f[d as usize] = ext(old, Ty::of_size(mem.size), mem.signed);
-                }
-                COp::Fence(kind) => match kind {
-                    FenceKind::Data(o) => {
-                        if let Some(o) = host_order(o) {
-                            fence(o);
-                        }
-                    }
-                    FenceKind::Instruction => self.cache.clear(),
-                    FenceKind::Translations => self.mmu.flush(),
-                },
-                COp::FBin {
-                    op,
-                    ty,
-                    d,
-                    a,
-                    b,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) =
-                        fp::fbin(op, ty, f[a as usize], f[b as usize], rm, fe.nan, fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FUn {
-                    op,
-                    ty,
-                    d,
-                    a,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) = fp::fun(op, ty, f[a as usize], rm, fe.nan, fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FMulAdd {
-                    ty,
-                    d,
-                    a,
-                    b,
-                    c,
-                    neg_prod,
-                    neg_add,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) = fp::fmuladd(
-                        ty,
-                        f[a as usize],
-                        f[b as usize],
-                        f[c as usize],
-                        neg_prod,
-                        neg_add,
-                        rm,
-                        fe.nan,
-                        fe.box_f32,
-                    );
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FCmp {
-                    op,
-                    signaling,
-                    ty,
-                    d,
-                    a,
-                    b,
-                    env: fe,
-                } => {
-                    let (r, fl) =
-                        fp::fcmp(op, signaling, ty, f[a as usize], f[b as usize], fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FToInt {
-                    d,
-                    s,
-                    from,
-                    to,
-                    signed,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) = fp::ftoint(f[s as usize], from, to, signed, rm, fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::IntToF {
-                    d,
-                    s,
-                    from,
-                    signed,
-                    to,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) = fp::inttof(f[s as usize], from, signed, to, rm, fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FConvert {
-                    d,
-                    s,
-                    from,
-                    to,
-                    rm,
-                    env: fe,
-                } => {
-                    let rm = rounding(f, rm);
-                    let (r, fl) = fp::fconvert(f[s as usize], from, to, rm, fe.nan, fe.box_f32);
-                    f[d as usize] = r;
-                    flags(f, fe, fl);
-                }
-                COp::FClass { ty, d, s, env: fe } => {
-                    f[d as usize] = fp::fclass(ty, f[s as usize], fe.box_f32);
-                }
-                COp::Helper { id, d, args } => {
-                    let args = args.map(|ix| f[ix as usize]);
-                    // The helper sees (and may change) the guest slots.
-                    write_back(b, cpu, f);
-                    let r = cpu.helper(id, args, env);
-                    copy_in(b, cpu, f);
-                    self.mmu.check_ctx(cpu.context_key());
-                    let v = try_mem!(r);
-                    if let Some(d) = d {
-                        f[d as usize] = v;
-                    }
-                }
-                COp::TrapIf { c, cause, tval } => {
-                    if f[c as usize] != 0 {
-                        return Outcome::Fault {
-                            exc: Exception::Trap { cause, tval },
-                            pc: cur_pc,
-                            ordinal,
-                        };
-                    }
-                }
-            }
+        *executed += u64::from(b.insn_count);
+        if self.mmu.event {
+            Done::Event(next)
+        } else {
+            Done::Next(next)
         }
-        Outcome::Done
     }
+}
+
+/// Sign-extend the low 32 bits.
+#[inline(always)]
+fn sx32(v: u64) -> u64 {
+    i64::from(v as i32) as u64
 }

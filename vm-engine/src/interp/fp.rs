@@ -153,43 +153,6 @@ fn fix<F: Fmt>(mode: NanMode, r: StatusAnd<F>) -> (F, u8) {
     (v, flags_of(r.status))
 }
 
-/// `rustc_apfloat` (like LLVM's APFloat) does not raise overflow when a directed rounding mode turns an
-/// overflowing result into the largest finite number. IEEE-754 does: overflow is raised when the result
-/// rounded with an unbounded exponent exceeds the largest finite number, which for these modes means
-/// the exact result is at least 2^(emax+1). `halved` recomputes the operation on halved operands
-/// (exact for the normal operands an overflow needs) rounding toward zero, so the test is
-/// `|halved| >= 2^emax`.
-fn overflow_fix<F: Fmt>(
-    mut r: StatusAnd<F>,
-    rm: Round,
-    halved: impl FnOnce() -> StatusAnd<F>,
-) -> StatusAnd<F> {
-    let directed = matches!(
-        rm,
-        Round::TowardZero | Round::TowardNegative | Round::TowardPositive
-    );
-    if directed
-        && r.value.is_largest()
-        && r.status.contains(Status::INEXACT)
-        && !r.status.contains(Status::OVERFLOW)
-    {
-        let h = halved().value.abs();
-        if h.partial_cmp(&F::from_bits(F::TOP)) != Some(Ordering::Less) {
-            r.status |= Status::OVERFLOW;
-        }
-    }
-    r
-}
-
-/// Halve the larger-magnitude of two factors (keeps a product or quotient exact).
-fn half_larger<F: Fmt>(a: F, b: F) -> (F, F) {
-    if a.abs().partial_cmp(&b.abs()) == Some(Ordering::Less) {
-        (a, b.scalbn(-1))
-    } else {
-        (a.scalbn(-1), b)
-    }
-}
-
 macro_rules! by_ty {
     ($ty:expr, $f:ident ( $($arg:expr),* )) => {
         match $ty {
@@ -254,17 +217,28 @@ fn fbin_t<F: Fmt>(op: FBinOp, a: u64, b: u64, rm: Round, nan: NanMode, bx: bool)
                     FBinOp::Sub => {
                         overflow_fix(a.sub_r(b, rm), rm, || a.scalbn(-1).sub_r(b.scalbn(-1), tz))
                     }
-                    FBinOp::Mul => overflow_fix(a.mul_r(b, rm), rm, || {
-                        let (x, y) = half_larger(a, b);
-                        x.mul_r(y, tz)
-                    }),
-                    _ => overflow_fix(a.div_r(b, rm), rm, || {
-                        if a.is_normal() {
-                            a.scalbn(-1).div_r(b, tz)
-                        } else {
-                            a.div_r(b.scalbn(1), tz)
-                        }
-                    }),
+                    FBinOp::Mul => {
+                        let r = overflow_fix(a.mul_r(b, rm), rm, || {
+                            let (x, y) = half_larger(a, b);
+                            x.mul_r(y, tz)
+                        });
+                        tininess_fix(r, || {
+                            let (x, y) = smaller_first(a, b);
+                            x.scalbn(TINY_SCALE).mul_r(y, rm).value
+                        })
+                    }
+                    _ => {
+                        let r = overflow_fix(a.div_r(b, rm), rm, || {
+                            if a.is_normal() {
+                                a.scalbn(-1).div_r(b, tz)
+                            } else {
+                                a.div_r(b.scalbn(1), tz)
+                            }
+                        });
+                        // A quotient near 2^emin has a dividend below 2^(emin + emax + 2): scaling
+                        // it up stays exact and finite.
+                        tininess_fix(r, || a.scalbn(TINY_SCALE).div_r(b, rm).value)
+                    }
                 };
                 fix(nan, r)
             }
@@ -374,6 +348,14 @@ fn fmuladd_t<F: Fmt>(
         let r = overflow_fix(a.mul_add_r(b, c, rm), rm, || {
             let (x, y) = half_larger(a, b);
             x.mul_add_r(y, c.scalbn(-1), Round::TowardZero)
+        });
+        // A result near 2^emin needs an addend and a product not far above it (they agree down to
+        // the result's bits), so scaling the addend and the smaller factor up stays exact and finite.
+        let r = tininess_fix(r, || {
+            let (x, y) = smaller_first(a, b);
+            x.scalbn(TINY_SCALE)
+                .mul_add_r(y, c.scalbn(TINY_SCALE), rm)
+                .value
         });
         fix(nan, r)
     };
@@ -523,6 +505,10 @@ fn fconv_t<A: Fmt + FloatConvert<B>, B: Fmt>(
     let r = overflow_fix(r, rm, || {
         x.scalbn(-1).convert_r(Round::TowardZero, &mut loses)
     });
+    let r = tininess_fix(r, || {
+        let mut lost = false;
+        x.scalbn(TINY_SCALE).convert_r(rm, &mut lost).value
+    });
     let (r, fl) = fix(nan, r);
     (put(r, bx), fl)
 }
@@ -553,5 +539,11 @@ fn fclass_t<F: Fmt>(v: u64, bx: bool) -> u64 {
     1 << bit
 }
 
+mod fast;
+mod flags;
 #[cfg(test)]
 mod tests;
+
+use flags::{TINY_SCALE, half_larger, overflow_fix, smaller_first, tininess_fix};
+
+pub(crate) use fast::{add_f64, cmp_f64, div_f64, mul_f64};

@@ -1,553 +1,219 @@
-//! Lowering IR operands to frame indices (see `compile` for the frame layout).
+//! Operands of the compact form: frame indices, with constants tracked through the block.
+//!
+//! The frame is `[guest slots 0..n | ZERO | PC scratch | temporaries | materialised constants]`
+//! ([`Layout`]). While a block is lowered, [`Lower`] knows which frame words hold a value known at
+//! compile time: immediates, results of pure ops whose operands are all known (constant folding), and
+//! what those were moved into. A guest slot that receives a known value is still written (the write is
+//! architectural); a temporary that does is not, and every later read of it uses the constant instead.
+//! A constant an op needs as an operand becomes the zero word for 0, an immediate field where the op
+//! has one, a guest slot that holds it at that point, or else a "materialised" frame word written once
+//! (by a [`COp::MovI`]) before its first use and shared by every later use in the block.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use vm_core::ir::{Op, Place, Reg, Rounding, Value};
+use vm_core::ir::{Place, Reg, Value};
 
-use super::compile::{CFpEnv, COp, CRound, Ix};
+use super::ops::{COp, FRAME_LEN, Ix};
+use crate::error::Error;
 
-pub(super) struct Lower {
-    pub(super) num_temps: u32,
-    pub(super) consts: Vec<u64>,
-    pub(super) const_map: BTreeMap<u64, u32>,
-    pub(super) regs: BTreeMap<u16, u32>,
-    pub(super) used: Vec<u16>,
-    pub(super) written: Vec<u32>,
+/// Where things live in the frame, for a CPU with `slots` register slots.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Number of guest slots (they occupy `0..slots`).
+    pub slots: usize,
 }
 
-/// Temporaries and constants are numbered now; register slots get provisional indices
-/// `REG_TAG | position` that are rebased once the constant count is known.
-pub(super) const REG_TAG: u32 = 1 << 31;
+impl Layout {
+    /// Fixed words after the guest slots: the zero word and the PC scratch word.
+    pub const RESERVED: usize = 2;
+
+    /// Whether a CPU with this many slots fits the frame at all.
+    pub fn new(slots: usize) -> Option<Self> {
+        (slots + Self::RESERVED < FRAME_LEN).then_some(Self { slots })
+    }
+
+    /// The word that always holds 0 (no op writes it).
+    pub fn zero(self) -> Ix {
+        self.slots as Ix
+    }
+
+    /// A word nothing reads: the PC goes there when the CPU keeps its PC outside the slots, and the
+    /// flags of fast FP ops without a flags slot.
+    pub fn scratch(self) -> Ix {
+        (self.slots + 1) as Ix
+    }
+
+    /// The first word of the block's locals.
+    pub fn locals(self) -> usize {
+        self.slots + Self::RESERVED
+    }
+}
+
+/// An operand: a frame word, or a value known at compile time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Opnd {
+    Ix(Ix),
+    K(u64),
+}
+
+/// Why lowering a block failed.
+#[derive(Debug)]
+pub(crate) enum LowerError {
+    /// The block needs more frame words (or instruction ordinals) than the compact form has: decode
+    /// a shorter one.
+    TooLarge,
+    /// A host error (a frontend bug).
+    Host(Error),
+}
+
+impl From<Error> for LowerError {
+    fn from(e: Error) -> Self {
+        LowerError::Host(e)
+    }
+}
+
+/// The state of one block being lowered.
+pub(crate) struct Lower {
+    pub layout: Layout,
+    /// Guest PC of the block (for errors).
+    pub pc: u64,
+    /// First frame word of the temporaries.
+    temp_base: usize,
+    /// Next free frame word for a materialised constant.
+    next_local: usize,
+    /// A frame word holding each constant: a materialised constant (never overwritten), or a guest
+    /// slot a known value was written to and nothing has overwritten since.
+    holders: HashMap<u64, Ix>,
+    /// Known values of the slots and temporaries (indexed by frame word, up to the constants).
+    known: Vec<Option<u64>>,
+    /// The compact ops so far.
+    pub ops: Vec<COp>,
+}
 
 impl Lower {
-    fn reg(&mut self, r: Reg) -> Ix {
-        let next = self.used.len() as u32;
-        let pos = *self.regs.entry(r.0).or_insert_with(|| {
-            self.used.push(r.0);
-            next
-        });
-        REG_TAG | pos
-    }
-
-    pub(super) fn val(&mut self, v: Value) -> Ix {
-        match v {
-            Value::Reg(r) => self.reg(r),
-            Value::Temp(t) => u32::from(t.0),
-            Value::Imm(c) => {
-                let next = self.consts.len() as u32;
-                let pos = *self.const_map.entry(c).or_insert_with(|| {
-                    self.consts.push(c);
-                    next
-                });
-                self.num_temps + pos
-            }
+    /// A lowering for a block with `num_temps` temporaries.
+    pub fn new(layout: Layout, pc: u64, num_temps: u16) -> Result<Self, LowerError> {
+        let temp_base = layout.locals();
+        let next_local = temp_base + usize::from(num_temps);
+        if next_local > FRAME_LEN {
+            return Err(LowerError::TooLarge);
         }
+        let mut known = vec![None; next_local];
+        known[usize::from(layout.zero())] = Some(0);
+        Ok(Self {
+            layout,
+            pc,
+            temp_base,
+            next_local,
+            holders: HashMap::new(),
+            known,
+            ops: Vec::new(),
+        })
     }
 
-    fn place(&mut self, p: Place) -> Ix {
+    fn reg_ix(&self, r: Reg) -> Result<Ix, LowerError> {
+        if usize::from(r.0) >= self.layout.slots {
+            return Err(Error::RegisterOutOfRange {
+                pc: self.pc,
+                reg: r.0,
+                slots: self.layout.slots,
+            }
+            .into());
+        }
+        Ok(r.0)
+    }
+
+    fn place_ix(&self, p: Place) -> Result<Ix, LowerError> {
         match p {
-            Place::Reg(r) => {
-                let ix = self.reg(r);
-                let pos = ix & !REG_TAG;
-                if !self.written.contains(&pos) {
-                    self.written.push(pos);
-                }
-                ix
-            }
-            Place::Temp(t) => u32::from(t.0),
+            Place::Reg(r) => self.reg_ix(r),
+            // In range: `Block::validate` checked the temporary against `num_temps`, and `new` checked
+            // the temporaries fit the frame.
+            Place::Temp(t) => Ok((self.temp_base + usize::from(t.0)) as Ix),
         }
     }
 
-    fn rm(&mut self, r: Rounding) -> CRound {
-        match r {
-            Rounding::Static(m) => CRound::Static(m),
-            Rounding::Dynamic(reg) => CRound::Dynamic(self.reg(reg)),
+    /// The operand `v` as read now.
+    pub fn val(&self, v: Value) -> Result<Opnd, LowerError> {
+        let ix = match v {
+            Value::Imm(c) => return Ok(Opnd::K(c)),
+            Value::Reg(r) => self.reg_ix(r)?,
+            Value::Temp(t) => self.place_ix(Place::Temp(t))?,
+        };
+        Ok(match self.known.get(usize::from(ix)).copied().flatten() {
+            Some(c) => Opnd::K(c),
+            None => Opnd::Ix(ix),
+        })
+    }
+
+    /// The guest slot `r` as a frame word (its value is always in the frame).
+    pub fn reg(&self, r: Reg) -> Result<Ix, LowerError> {
+        self.reg_ix(r)
+    }
+
+    /// A frame word holding the operand, materialising a constant if needed.
+    pub fn ix(&mut self, o: Opnd) -> Result<Ix, LowerError> {
+        match o {
+            Opnd::Ix(i) => Ok(i),
+            Opnd::K(0) => Ok(self.layout.zero()),
+            Opnd::K(c) => {
+                if let Some(&i) = self.holders.get(&c) {
+                    return Ok(i);
+                }
+                if self.next_local >= FRAME_LEN {
+                    return Err(LowerError::TooLarge);
+                }
+                let i = self.next_local as Ix;
+                self.next_local += 1;
+                self.holders.insert(c, i);
+                self.ops.push(COp::MovI { d: i, imm: c });
+                Ok(i)
+            }
         }
     }
 
-    fn env(&mut self, e: vm_core::ir::FpEnv) -> CFpEnv {
-        let flags = e.flags.map(|r| {
-            let ix = self.reg(r);
-            let pos = ix & !REG_TAG;
-            if !self.written.contains(&pos) {
-                self.written.push(pos);
-            }
-            ix
-        });
-        CFpEnv {
-            nan: e.nan,
-            box_f32: e.box_f32,
-            flags,
+    /// `ix(val(v))`.
+    pub fn read(&mut self, v: Value) -> Result<Ix, LowerError> {
+        let o = self.val(v)?;
+        self.ix(o)
+    }
+
+    /// Word `i` is about to be overwritten: it no longer holds what it held.
+    fn clobber(&mut self, i: Ix) {
+        if let Some(k) = self.known.get_mut(usize::from(i))
+            && let Some(c) = k.take()
+            && self.holders.get(&c) == Some(&i)
+        {
+            self.holders.remove(&c);
         }
     }
 
-    pub(super) fn op(&mut self, op: &Op, ordinal: &mut u32) -> COp {
-        // Operands are read before the destination is resolved, matching evaluation order.
-        match *op {
-            Op::Insn { pc, .. } => {
-                let o = *ordinal;
-                *ordinal += 1;
-                COp::Insn { pc, ordinal: o }
-            }
-            Op::Mov { dst, src } => COp::Mov {
-                s: self.val(src),
-                d: self.place(dst),
-            },
-            Op::Bin { op, ty, dst, a, b } => {
-                let (a, b) = (self.val(a), self.val(b));
-                COp::Bin {
-                    op,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    b,
-                }
-            }
-            Op::Un { op, ty, dst, a } => {
-                let a = self.val(a);
-                COp::Un {
-                    op,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                }
-            }
-            Op::Cmp {
-                cond,
-                ty,
-                dst,
-                a,
-                b,
-            } => {
-                let (a, b) = (self.val(a), self.val(b));
-                COp::Cmp {
-                    cond,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    b,
-                }
-            }
-            Op::Select { dst, cond, a, b } => {
-                let (c, a, b) = (self.val(cond), self.val(a), self.val(b));
-                COp::Select {
-                    d: self.place(dst),
-                    c,
-                    a,
-                    b,
-                }
-            }
-            Op::Ext {
-                dst,
-                src,
-                from,
-                signed,
-            } => {
-                let s = self.val(src);
-                COp::Ext {
-                    d: self.place(dst),
-                    s,
-                    from,
-                    signed,
-                }
-            }
-            Op::Load {
-                dst,
-                addr,
-                offset,
-                mem,
-            } => {
-                let a = self.val(addr);
-                COp::Load {
-                    d: self.place(dst),
-                    a,
-                    off: offset,
-                    mem,
-                }
-            }
-            Op::Store {
-                src,
-                addr,
-                offset,
-                mem,
-            } => COp::Store {
-                s: self.val(src),
-                a: self.val(addr),
-                off: offset,
-                mem,
-            },
-            Op::LoadReserved { dst, addr, mem, .. } => {
-                let a = self.val(addr);
-                COp::LoadReserved {
-                    d: self.place(dst),
-                    a,
-                    mem,
-                }
-            }
-            Op::StoreConditional {
-                dst,
-                addr,
-                src,
-                mem,
-                ..
-            } => {
-                let (a, s) = (self.val(addr), self.val(src));
-                COp::StoreConditional {
-                    d: self.place(dst),
-                    a,
-                    s,
-                    mem,
-                }
-            }
-            Op::AtomicRmw {
-                op,
-                dst,
-                addr,
-                src,
-                mem,
-                order,
-            } => {
-                let (a, s) = (self.val(addr), self.val(src));
-                COp::AtomicRmw {
-                    op,
-                    d: self.place(dst),
-                    a,
-                    s,
-                    mem,
-                    order,
-                }
-            }
-            Op::CmpXchg {
-                dst,
-                addr,
-                expected,
-                new,
-                mem,
-                order,
-            } => {
-                let (a, e, n) = (self.val(addr), self.val(expected), self.val(new));
-                COp::CmpXchg {
-                    d: self.place(dst),
-                    a,
-                    expected: e,
-                    new: n,
-                    mem,
-                    order,
-                }
-            }
-            Op::Fence(k) => COp::Fence(k),
-            Op::FBin {
-                op,
-                ty,
-                dst,
-                a,
-                b,
-                rm,
-                env,
-            } => {
-                let (a, b, rm, env) = (self.val(a), self.val(b), self.rm(rm), self.env(env));
-                COp::FBin {
-                    op,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    b,
-                    rm,
-                    env,
-                }
-            }
-            Op::FUn {
-                op,
-                ty,
-                dst,
-                a,
-                rm,
-                env,
-            } => {
-                let (a, rm, env) = (self.val(a), self.rm(rm), self.env(env));
-                COp::FUn {
-                    op,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    rm,
-                    env,
-                }
-            }
-            Op::FMulAdd {
-                ty,
-                dst,
-                a,
-                b,
-                c,
-                negate_product,
-                negate_addend,
-                rm,
-                env,
-            } => {
-                let (a, b, c) = (self.val(a), self.val(b), self.val(c));
-                let (rm, env) = (self.rm(rm), self.env(env));
-                COp::FMulAdd {
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    b,
-                    c,
-                    neg_prod: negate_product,
-                    neg_add: negate_addend,
-                    rm,
-                    env,
-                }
-            }
-            Op::FCmp {
-                op,
-                signaling,
-                ty,
-                dst,
-                a,
-                b,
-                env,
-            } => {
-                let (a, b, env) = (self.val(a), self.val(b), self.env(env));
-                COp::FCmp {
-                    op,
-                    signaling,
-                    ty,
-                    d: self.place(dst),
-                    a,
-                    b,
-                    env,
-                }
-            }
-            Op::FToInt {
-                dst,
-                src,
-                from,
-                to,
-                signed,
-                rm,
-                env,
-            } => {
-                let (s, rm, env) = (self.val(src), self.rm(rm), self.env(env));
-                COp::FToInt {
-                    d: self.place(dst),
-                    s,
-                    from,
-                    to,
-                    signed,
-                    rm,
-                    env,
-                }
-            }
-            Op::IntToF {
-                dst,
-                src,
-                from,
-                signed,
-                to,
-                rm,
-                env,
-            } => {
-                let (s, rm, env) = (self.val(src), self.rm(rm), self.env(env));
-                COp::IntToF {
-                    d: self.place(dst),
-                    s,
-                    from,
-                    signed,
-                    to,
-                    rm,
-                    env,
-                }
-            }
-            Op::FConvert {
-                dst,
-                src,
-                from,
-                to,
-                rm,
-                env,
-            } => {
-                let (s, rm, env) = (self.val(src), self.rm(rm), self.env(env));
-                COp::FConvert {
-                    d: self.place(dst),
-                    s,
-                    from,
-                    to,
-                    rm,
-                    env,
-                }
-            }
-            Op::FClass { ty, dst, src, env } => {
-                let (s, env) = (self.val(src), self.env(env));
-                COp::FClass {
-                    ty,
-                    d: self.place(dst),
-                    s,
-                    env,
-                }
-            }
-            Op::Helper { id, dst, args } => {
-                let args = [self.val(args[0]), self.val(args[1]), self.val(args[2])];
-                COp::Helper {
-                    id,
-                    d: dst.map(|p| self.place(p)),
-                    args,
-                }
-            }
-            Op::TrapIf { cond, cause, tval } => COp::TrapIf {
-                c: self.val(cond),
-                cause,
-                tval,
-            },
-        }
+    /// The frame word an op writes `p` to; from now on its value is not known.
+    pub fn dst(&mut self, p: Place) -> Result<Ix, LowerError> {
+        let i = self.place_ix(p)?;
+        self.clobber(i);
+        Ok(i)
     }
-}
 
-/// Apply `f` to every frame index an op names.
-pub(super) fn for_each_ix(op: &mut COp, mut f: impl FnMut(&mut Ix)) {
-    let env = |e: &mut CFpEnv, f: &mut dyn FnMut(&mut Ix)| {
-        if let Some(x) = &mut e.flags {
-            f(x);
+    /// `p = c`, a value known now: a guest slot is written, a temporary only remembered.
+    pub fn set_const(&mut self, p: Place, c: u64) -> Result<(), LowerError> {
+        let i = self.place_ix(p)?;
+        self.clobber(i);
+        if let Place::Reg(_) = p {
+            self.ops.push(COp::MovI { d: i, imm: c });
+            self.holders.entry(c).or_insert(i);
         }
-    };
-    let rm = |r: &mut CRound, f: &mut dyn FnMut(&mut Ix)| {
-        if let CRound::Dynamic(x) = r {
-            f(x);
+        if let Some(k) = self.known.get_mut(usize::from(i)) {
+            *k = Some(c);
         }
-    };
-    match op {
-        COp::Insn { .. } | COp::Fence(_) => {}
-        COp::Mov { d, s } | COp::Ext { d, s, .. } => {
-            f(d);
-            f(s);
+        Ok(())
+    }
+
+    /// A helper call may have changed any guest slot: forget what was known of them.
+    pub fn forget_slots(&mut self) {
+        let n = self.layout.slots;
+        for k in &mut self.known[..n] {
+            *k = None;
         }
-        COp::Bin { d, a, b, .. } | COp::Cmp { d, a, b, .. } => {
-            f(d);
-            f(a);
-            f(b);
-        }
-        COp::Un { d, a, .. } => {
-            f(d);
-            f(a);
-        }
-        COp::Select { d, c, a, b } => {
-            f(d);
-            f(c);
-            f(a);
-            f(b);
-        }
-        COp::Load { d, a, .. } | COp::LoadReserved { d, a, .. } => {
-            f(d);
-            f(a);
-        }
-        COp::Store { s, a, .. } => {
-            f(s);
-            f(a);
-        }
-        COp::StoreConditional { d, a, s, .. } | COp::AtomicRmw { d, a, s, .. } => {
-            f(d);
-            f(a);
-            f(s);
-        }
-        COp::CmpXchg {
-            d,
-            a,
-            expected,
-            new,
-            ..
-        } => {
-            f(d);
-            f(a);
-            f(expected);
-            f(new);
-        }
-        COp::FBin {
-            d,
-            a,
-            b,
-            rm: r,
-            env: e,
-            ..
-        } => {
-            f(d);
-            f(a);
-            f(b);
-            rm(r, &mut f);
-            env(e, &mut f);
-        }
-        COp::FUn {
-            d,
-            a,
-            rm: r,
-            env: e,
-            ..
-        } => {
-            f(d);
-            f(a);
-            rm(r, &mut f);
-            env(e, &mut f);
-        }
-        COp::FMulAdd {
-            d,
-            a,
-            b,
-            c,
-            rm: r,
-            env: e,
-            ..
-        } => {
-            f(d);
-            f(a);
-            f(b);
-            f(c);
-            rm(r, &mut f);
-            env(e, &mut f);
-        }
-        COp::FCmp {
-            d, a, b, env: e, ..
-        } => {
-            f(d);
-            f(a);
-            f(b);
-            env(e, &mut f);
-        }
-        COp::FToInt {
-            d,
-            s,
-            rm: r,
-            env: e,
-            ..
-        }
-        | COp::IntToF {
-            d,
-            s,
-            rm: r,
-            env: e,
-            ..
-        }
-        | COp::FConvert {
-            d,
-            s,
-            rm: r,
-            env: e,
-            ..
-        } => {
-            f(d);
-            f(s);
-            rm(r, &mut f);
-            env(e, &mut f);
-        }
-        COp::FClass { d, s, env: e, .. } => {
-            f(d);
-            f(s);
-            env(e, &mut f);
-        }
-        COp::Helper { d, args, .. } => {
-            if let Some(d) = d {
-                f(d);
-            }
-            args.iter_mut().for_each(&mut f);
-        }
-        COp::TrapIf { c, .. } => f(c),
+        self.holders.retain(|_, i| usize::from(*i) >= n);
     }
 }

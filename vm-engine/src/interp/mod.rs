@@ -1,37 +1,65 @@
-//! The IR interpreter: a block cache, a compact pre-processed block form with instruction fusion, a
-//! software TLB, and exact execution of every IR op.
+//! The IR interpreter: a block cache with a jump cache, a compact pre-processed block form with
+//! constant folding and instruction fusion, a software TLB with an inline host fast path, and exact
+//! execution of every IR op.
 //!
-//! # How a block flows
+//! # How a run flows
 //!
-//! 1. **Boundary checks.** At the top of the loop of [`Interpreter::run`] the engine stops when the
-//!    instruction limit is reached ([`Exit::LimitReached`]) or the stop flag of
-//!    [`Interpreter::stop_handle`] is set ([`Exit::Stopped`]), lets the CPU take a pending interrupt
-//!    ([`GuestCpu::take_interrupt`]), and flushes its software TLB if [`GuestCpu::context_key`] changed.
-//! 2. **Lookup.** The PC is translated for fetch (through the TLB, [`GuestCpu::translate`] on a miss)
-//!    and the block cache is searched by (guest physical PC, context key). A hit must also match the
-//!    virtual PC and, for a block whose code crosses into further pages, those pages' current
-//!    translations.
+//! The guest slots are copied into the engine's frame when a run starts and stay there: blocks read
+//! and write the frame, and the CPU's slots are brought up to date ("synced") only where the CPU can
+//! look at them: around helper calls, exceptions, interrupt checks and at the end of the run.
+//!
+//! 1. **Boundary checks.** At the start of a run, after every block that needs attention (it called a
+//!    helper, raised an exception, ended with `Sync`, `Wait` or `Trap`, wrote translated code,
+//!    accessed a device or fenced) and otherwise every [`CHECK_INSNS`] instructions, the engine stops
+//!    when the instruction limit is reached ([`Exit::LimitReached`]) or the stop flag of
+//!    [`Interpreter::stop_handle`] is set ([`Exit::Stopped`]), drops the blocks of code pages that were
+//!    written, syncs the slots and the PC out, lets the CPU take a pending interrupt
+//!    ([`GuestCpu::take_interrupt`]), and flushes its software TLB if [`GuestCpu::context_key`]
+//!    changed. Interrupts are thus taken at block boundaries: at the first one after anything the
+//!    guest did that may raise or enable one, and within [`CHECK_INSNS`] instructions of one raised
+//!    from outside (another thread, a timer).
+//! 2. **Lookup.** Blocks are chained: after a block, the run stays in the executor and follows the
+//!    block's links (the blocks that followed it before, still valid: see `cache`) without leaving it,
+//!    until a block needs a boundary check or has no link for the next PC. Then the jump cache (by
+//!    guest virtual PC) answers most lookups; on a miss the PC is translated for fetch (through the
+//!    TLB, [`GuestCpu::translate`] on a miss) and the block cache is searched by (guest physical PC,
+//!    context key). A hit must also match the virtual PC and, for a block whose code crosses into
+//!    further pages, those pages' current translations. The block found is linked from the previous
+//!    one.
 //! 3. **Decode on a miss.** [`GuestCpu::decode`] reads code through the engine's [`InsnFetch`], which
 //!    reads guest RAM page by page through translations made beforehand. When the decoder needs a page
 //!    not yet translated, the fetch fails, the engine translates that page and decodes again (a failed
 //!    translation leaves the decoder's shorter block, or raises the fault if the first instruction needs
 //!    the page). The block is validated ([`vm_core::ir::Block::validate`]; a malformed block is a host
-//!    [`Error::InvalidBlock`]), lowered to compact form (every operand a flat index into one `u64` frame,
-//!    see `compile`), fused, and cached; its physical code pages are recorded.
-//! 4. **Execute.** The frame is filled (constants, then the guest slots the block uses), the ops run
-//!    (integer ops through vm-core's reference `eval_*` functions, memory through the TLB and a host
-//!    pointer fast path for RAM, MMIO through the bus, floating point through soft-float), and the
-//!    written slots are copied back. A faulting op stops the block precisely: slots keep the effects of
-//!    the ops before it, the PC is set to the faulting instruction's and [`GuestCpu::raise`] is called.
-//! 5. **Terminator.** Sets the next PC, raises a trap, or returns [`Exit::Wait`].
+//!    [`Error::InvalidBlock`]), lowered to compact form (see `compile`), and cached; its physical code
+//!    pages are recorded.
+//! 4. **Execute.** The ops run on the frame (integer ops inline, memory through the TLB's host fast
+//!    path for RAM or the MMU's slow path, MMIO through the bus, double-precision arithmetic and
+//!    comparisons on the host FPU when that is exact, everything else in soft-float). A faulting op
+//!    stops the block precisely: slots keep the effects of the ops before it, the instructions before
+//!    it are counted, the PC is set to the faulting instruction's and [`GuestCpu::raise`] is called.
+//! 5. **Terminator.** Sets the next PC, raises a trap, or returns [`Exit::Wait`] (when no wake-up is
+//!    pending).
 //!
 //! Stores that reach a guest physical page holding translated code drop the blocks on that page
-//! (pages holding code never get a write fast path in the TLB, so every store to them is checked).
+//! once the storing block is done (pages holding code never get a store fast path in the TLB, so every
+//! store to them is checked); a `fence.i` drops the whole cache the same way.
 //!
-//! Decisions: register slots that translation reads are seen as of the last block boundary or helper
-//! call (frontends end blocks after changing translation state, as the IR requires); atomics and
-//! load-reserved/store-conditional need RAM and raise an access fault on device memory; the host's
-//! atomic `compare_exchange` of the guest memory gives the ordering of every atomic.
+//! # Decisions
+//!
+//! - [`GuestCpu::translate`] and [`GuestCpu::decode`] see the slots as of the last sync (run start,
+//!   helper call, exception, boundary check); frontends change what translation and decoding depend on
+//!   only through helpers or blocks that end with `Sync`, as the IR requires, and those sync. They must
+//!   not change slots themselves.
+//! - The CPU's PC is set (with [`GuestCpu::set_pc`]) only when the slots are synced out. When the CPU
+//!   keeps its PC in a slot, the engine finds that slot at the start of every run (it is the one slot
+//!   `set_pc` changes; the PC is restored right away) and keeps the frame's copy current before every
+//!   block, so IR that reads the PC slot sees the PC. A CPU whose `set_pc` changes several slots is
+//!   synced at every block boundary instead.
+//! - Atomics and load-reserved/store-conditional need RAM and raise an access fault on device memory;
+//!   the host's atomic `compare_exchange` of the guest memory gives the ordering of every atomic.
+//! - Translations survive from run to run (their host pointers do not): anything that changes them
+//!   changes the context key or fences translations.
 
 mod cache;
 mod compile;
@@ -39,6 +67,8 @@ mod exec;
 mod fp;
 mod lower;
 mod memory;
+mod ops;
+mod slow;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,16 +80,18 @@ use vm_core::exec::{
 use vm_core::mem::{AccessKind, AccessSize};
 
 use crate::error::Error;
-use cache::{BlockCache, PAGE_SHIFT};
-use compile::CBlock;
+use cache::{BlockCache, BlockId, PAGE_SHIFT};
+use exec::{Core, Stop, sync_in, sync_out};
+use lower::{Layout, LowerError};
 use memory::Mmu;
+use ops::{CBlock, FRAME_LEN, Ix};
 
 /// Counters of the interpreter, beyond the ones every engine keeps.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct InterpStats {
     /// The counters of [`ExecutionEngine::stats`].
     pub engine: EngineStats,
-    /// Fused ops executed (each one replaced two IR ops).
+    /// Fused ops executed (each one replaced two or more IR ops).
     pub fused_ops: u64,
     /// Fused ops created when blocks were compiled.
     pub fused_compiled: u64,
@@ -85,9 +117,9 @@ struct Reservation {
 #[derive(Debug)]
 pub struct Interpreter {
     cache: BlockCache,
-    mmu: Mmu,
-    reservation: Option<Reservation>,
-    frame: Vec<u64>,
+    core: Core,
+    /// The context key the cache is looked up with.
+    ctx: u64,
     stop: Arc<AtomicBool>,
     stats: InterpStats,
     max_block_insns: u32,
@@ -105,6 +137,25 @@ const MAX_CODE_PAGES: usize = 8;
 /// Instructions per block the interpreter asks decoders for by default.
 pub const DEFAULT_MAX_BLOCK_INSNS: u32 = 64;
 
+/// Instructions between two boundary checks when nothing asks for one earlier (see the module docs).
+pub const CHECK_INSNS: u64 = 512;
+
+/// Where the frame keeps the PC.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum PcSlot {
+    /// In this slot (or the scratch word when the CPU keeps its PC elsewhere).
+    At(Ix),
+    /// `set_pc` changes several slots: sync at every boundary.
+    Unknown,
+}
+
+fn new_frame() -> Box<ops::Frame> {
+    match vec![0u64; FRAME_LEN].into_boxed_slice().try_into() {
+        Ok(f) => f,
+        Err(_) => unreachable!("the vector has FRAME_LEN words"),
+    }
+}
+
 impl Interpreter {
     /// An interpreter with an empty block cache.
     pub fn new() -> Self {
@@ -115,62 +166,142 @@ impl Interpreter {
     pub fn with_max_block_insns(max: u32) -> Self {
         Self {
             cache: BlockCache::default(),
-            mmu: Mmu::default(),
-            reservation: None,
-            frame: Vec::with_capacity(256),
+            core: Core {
+                frame: new_frame(),
+                mmu: Mmu::default(),
+                reservation: None,
+                layout: Layout { slots: 0 },
+                clear_cache: false,
+                fused_ops: 0,
+                exceptions: 0,
+            },
+            ctx: 0,
             stop: Arc::new(AtomicBool::new(false)),
             stats: InterpStats::default(),
             max_block_insns: max.max(1),
         }
     }
 
-    /// A flag another thread sets to make [`ExecutionEngine::run`] return [`Exit::Stopped`] at the next
-    /// block boundary. The engine clears it when it stops.
+    /// A flag another thread sets to make [`ExecutionEngine::run`] return [`Exit::Stopped`] at a
+    /// block boundary soon after (at the next boundary check). The engine clears it when it stops.
     pub fn stop_handle(&self) -> Arc<AtomicBool> {
         self.stop.clone()
     }
 
     /// All counters, including fusion and TLB ones.
     pub fn interp_stats(&self) -> InterpStats {
+        let mut s = self.stats;
+        s.engine.exceptions = self.core.exceptions;
         InterpStats {
-            tlb_hits: self.mmu.hits,
-            tlb_misses: self.mmu.misses,
+            fused_ops: self.core.fused_ops,
+            tlb_hits: self.core.mmu.hits,
+            tlb_misses: self.core.mmu.misses,
             blocks_invalidated: self.cache.invalidated,
             cached_blocks: self.cache.len() as u64,
-            ..self.stats
+            ..s
         }
     }
 
-    /// The cached block for `pc`, decoding it on a miss; `Ok(Err(_))` is a fetch exception.
+    /// Find the slot `set_pc` writes, by setting another PC and looking (the PC is restored).
+    fn probe_pc_slot(&self, cpu: &mut dyn GuestCpu, pc: u64) -> PcSlot {
+        let layout = self.core.layout;
+        cpu.set_pc(!pc);
+        let slots = cpu.slots();
+        let n = layout.slots.min(slots.len());
+        let mut changed = (0..n).filter(|&i| slots[i] != self.core.frame[i]);
+        let found = match (changed.next(), changed.next()) {
+            (None, _) => PcSlot::At(layout.scratch()),
+            (Some(i), None) if slots[i] == !pc => PcSlot::At(i as Ix),
+            _ => PcSlot::Unknown,
+        };
+        cpu.set_pc(pc);
+        found
+    }
+
+    /// Drop the blocks of written code pages, or all of them after an instruction fence.
+    fn apply_invalidations(&mut self) {
+        if self.core.clear_cache {
+            self.core.clear_cache = false;
+            self.cache.clear();
+        }
+        for p in self.core.mmu.dirty_code.drain(..) {
+            self.cache.invalidate_page(p);
+        }
+    }
+
+    /// The block for `pc`, decoding it on a miss; `Ok(Err(_))` is a fetch exception.
     fn lookup(
         &mut self,
         cpu: &mut dyn GuestCpu,
         env: &ExecEnv<'_>,
         pc: u64,
-        ctx: u64,
-    ) -> Result<Result<Arc<CBlock>, Exception>, Error> {
-        let ppc = match self
-            .mmu
-            .translate(&self.cache, cpu, env, pc, AccessKind::Fetch)
-        {
+    ) -> Result<Result<BlockId, Exception>, Error> {
+        let mmu = &mut self.core.mmu;
+        let ppc = match mmu.translate(&self.cache, cpu, env, pc, AccessKind::Fetch) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(b) = self.cache.get(&(ppc, ctx)).cloned()
+        let key = (ppc, self.ctx);
+        if let Some(id) = self.cache.get(&key)
+            && let Some(b) = self.cache.block(id)
             && b.pc == pc
-            && self.extra_pages_match(&b, cpu, env)
+            && pages_match(mmu, &self.cache, b, cpu, env)
         {
-            return Ok(Ok(b));
+            self.cache.remember(pc, mmu.epoch, id);
+            return Ok(Ok(id));
         }
         let mask = (1u64 << PAGE_SHIFT) - 1;
         let mut pages = vec![(pc >> PAGE_SHIFT, ppc & !mask)];
-        let block = loop {
+        let mut max = self.max_block_insns;
+        let cb = loop {
+            let block = match self.decode(cpu, env, pc, &mut pages, max) {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(e)),
+            };
+            self.stats.engine.blocks_decoded += 1;
+            if block.pc != pc {
+                return Err(Error::BlockPcMismatch {
+                    asked: pc,
+                    got: block.pc,
+                });
+            }
+            match compile::compile(&block, self.core.layout) {
+                Ok(cb) => break cb,
+                Err(LowerError::TooLarge) if block.insn_count > 1 => max = block.insn_count / 2,
+                Err(LowerError::TooLarge) => return Err(Error::BlockTooLarge { pc }),
+                Err(LowerError::Host(e)) => return Err(e),
+            }
+        };
+        let mut cb: CBlock = cb;
+        self.stats.fused_compiled += u64::from(cb.fused);
+        cb.extra_pages = pages.iter().skip(1).copied().collect();
+        let phys: Vec<u64> = pages.iter().map(|p| p.1 >> PAGE_SHIFT).collect();
+        let (id, new_page) = self.cache.insert(key, cb, &phys);
+        if new_page {
+            self.core.mmu.drop_write_fast_paths();
+        }
+        self.cache.remember(pc, self.core.mmu.epoch, id);
+        Ok(Ok(id))
+    }
+
+    /// Decode the block at `pc` reading code through the translations in `pages`, adding pages as
+    /// the decoder asks for them. `Err` is the fetch fault of the first instruction.
+    fn decode(
+        &mut self,
+        cpu: &mut dyn GuestCpu,
+        env: &ExecEnv<'_>,
+        pc: u64,
+        pages: &mut Vec<(u64, u64)>,
+        max: u32,
+    ) -> Result<vm_core::ir::Block, Exception> {
+        let mask = (1u64 << PAGE_SHIFT) - 1;
+        loop {
             let mut f = Fetcher {
                 env,
-                pages: &pages,
+                pages,
                 missing: None,
             };
-            let res = cpu.decode(pc, &mut f, self.max_block_insns);
+            let res = cpu.decode(pc, &mut f, max);
             let missing = f.missing;
             match (res, missing) {
                 // A decoder reading more than a few pages for one block is broken; it gets what it
@@ -178,7 +309,7 @@ impl Interpreter {
                 (res, Some(vp))
                     if pages.len() < MAX_CODE_PAGES && !pages.iter().any(|p| p.0 == vp) =>
                 {
-                    match self.mmu.translate(
+                    match self.core.mmu.translate(
                         &self.cache,
                         cpu,
                         env,
@@ -186,43 +317,122 @@ impl Interpreter {
                         AccessKind::Fetch,
                     ) {
                         Ok(pa) => pages.push((vp, pa & !mask)),
-                        Err(e) => match res {
-                            Ok(b) => break b,
-                            Err(_) => return Ok(Err(e)),
-                        },
+                        Err(e) => return res.map_err(|_| e),
                     }
                 }
-                (Ok(b), _) => break b,
-                (Err(e), _) => return Ok(Err(e)),
+                (res, _) => return res,
             }
-        };
-        self.stats.engine.blocks_decoded += 1;
-        if block.pc != pc {
-            return Err(Error::BlockPcMismatch {
-                asked: pc,
-                got: block.pc,
-            });
         }
-        let mut cb = compile::compile(&block)?;
-        self.stats.fused_compiled += u64::from(cb.fused);
-        cb.extra_pages = pages.iter().skip(1).copied().collect();
-        let phys: Vec<u64> = pages.iter().map(|p| p.1 >> PAGE_SHIFT).collect();
-        let cb = Arc::new(cb);
-        if self.cache.insert((ppc, ctx), cb.clone(), &phys) {
-            // A new code page: write fast paths to it must go.
-            self.mmu.flush();
-        }
-        Ok(Ok(cb))
     }
 
-    /// Whether the further code pages of `b` still translate as when it was decoded.
-    fn extra_pages_match(&mut self, b: &CBlock, cpu: &mut dyn GuestCpu, env: &ExecEnv<'_>) -> bool {
-        b.extra_pages.iter().all(|&(vp, pp)| {
-            self.mmu
-                .translate(&self.cache, cpu, env, vp << PAGE_SHIFT, AccessKind::Fetch)
-                .is_ok_and(|pa| pa == pp)
-        })
+    /// The run loop; `pc` and `executed` are kept current for the caller.
+    fn run_loop(
+        &mut self,
+        cpu: &mut dyn GuestCpu,
+        env: &ExecEnv<'_>,
+        limit: RunLimit,
+        pc: &mut u64,
+        executed: &mut u64,
+    ) -> Result<Exit, Error> {
+        let layout = self.core.layout;
+        let pc_slot = self.probe_pc_slot(cpu, *pc);
+        let (pc_ix, interval) = match pc_slot {
+            PcSlot::At(ix) => (ix, CHECK_INSNS),
+            PcSlot::Unknown => (layout.scratch(), 1),
+        };
+        let mut check_at = 0u64;
+        let mut blocks = 0u64;
+        // The block run last, whose links are tried first.
+        let mut prev: Option<BlockId> = None;
+        let exit = loop {
+            if *executed >= check_at {
+                if *executed >= limit.max_insns {
+                    break Exit::LimitReached;
+                }
+                if self.stop.load(Ordering::Relaxed) && self.stop.swap(false, Ordering::AcqRel) {
+                    break Exit::Stopped;
+                }
+                self.apply_invalidations();
+                sync_out(&self.core.frame, layout, cpu, *pc);
+                let taken = cpu.take_interrupt();
+                if taken || pc_slot == PcSlot::Unknown {
+                    sync_in(&mut self.core.frame, layout, cpu);
+                    *pc = cpu.pc();
+                    self.stats.engine.interrupts += u64::from(taken);
+                }
+                self.ctx = cpu.context_key();
+                self.core.mmu.check_ctx(self.ctx);
+                self.core.mmu.event = false;
+                check_at = limit.max_insns.min(executed.saturating_add(interval));
+            }
+            let epoch = self.cache.epoch(self.core.mmu.epoch);
+            let linked = prev.and_then(|p| self.cache.linked(p, *pc, epoch));
+            let id = match linked {
+                Some(id) => id,
+                None => {
+                    let id = match self.cache.jump(*pc, self.core.mmu.epoch) {
+                        Some(id) => id,
+                        None => match self.lookup(cpu, env, *pc)? {
+                            Ok(id) => id,
+                            Err(exc) => {
+                                *pc = self.core.raise(cpu, exc, *pc);
+                                check_at = *executed;
+                                continue;
+                            }
+                        },
+                    };
+                    if let Some(p) = prev {
+                        let epoch = self.cache.epoch(self.core.mmu.epoch);
+                        self.cache.link(p, *pc, epoch, id);
+                    }
+                    id
+                }
+            };
+            let (stop, last) = self.core.run_chain(
+                id,
+                *pc,
+                &self.cache,
+                cpu,
+                env,
+                executed,
+                check_at,
+                pc_ix,
+                &mut blocks,
+            );
+            prev = Some(last);
+            match stop {
+                Stop::Unlinked(next) => *pc = next,
+                Stop::Check(next) => {
+                    *pc = next;
+                    check_at = *executed;
+                }
+                Stop::Wait(next) => {
+                    *pc = next;
+                    check_at = *executed;
+                    sync_out(&self.core.frame, layout, cpu, *pc);
+                    if !cpu.wake_pending() {
+                        break Exit::Wait;
+                    }
+                }
+            }
+        };
+        self.stats.engine.blocks += blocks;
+        Ok(exit)
     }
+}
+
+/// Whether the further code pages of `b` still translate as when it was decoded.
+fn pages_match(
+    mmu: &mut Mmu,
+    cache: &BlockCache,
+    b: &CBlock,
+    cpu: &mut dyn GuestCpu,
+    env: &ExecEnv<'_>,
+) -> bool {
+    b.extra_pages.iter().all(|&(vp, pp)| {
+        mmu.translate(cache, cpu, env, vp << PAGE_SHIFT, AccessKind::Fetch)
+            .is_ok_and(|pa| pa == pp)
+    })
 }
 
 /// The engine's [`InsnFetch`]: reads guest RAM through the page translations made so far, and notes
@@ -268,34 +478,21 @@ impl ExecutionEngine for Interpreter {
         limit: RunLimit,
     ) -> Result<Exit, Error> {
         // Host pointers cached in the TLB belong to the previous run's memory object.
-        self.mmu.flush();
-        let mut executed = 0u64;
-        loop {
-            if executed >= limit.max_insns {
-                return Ok(Exit::LimitReached);
-            }
-            if self.stop.load(Ordering::Relaxed) && self.stop.swap(false, Ordering::AcqRel) {
-                return Ok(Exit::Stopped);
-            }
-            if cpu.take_interrupt() {
-                self.stats.engine.interrupts += 1;
-            }
-            let ctx = cpu.context_key();
-            self.mmu.check_ctx(ctx);
-            let pc = cpu.pc();
-            let block = match self.lookup(cpu, env, pc, ctx)? {
-                Ok(b) => b,
-                Err(exc) => {
-                    self.stats.engine.exceptions += 1;
-                    cpu.set_pc(pc);
-                    cpu.raise(exc, pc);
-                    continue;
-                }
-            };
-            if let Some(exit) = self.exec_block(&block, cpu, env, &mut executed)? {
-                return Ok(exit);
-            }
+        self.core.mmu.drop_host_pointers();
+        let n = cpu.slots().len();
+        let layout = Layout::new(n).ok_or(Error::TooManySlots { slots: n })?;
+        if layout != self.core.layout {
+            // Blocks address the frame for one slot count.
+            self.cache.clear();
+            self.core.layout = layout;
         }
+        sync_in(&mut self.core.frame, layout, cpu);
+        let mut pc = cpu.pc();
+        let mut executed = 0u64;
+        let r = self.run_loop(cpu, env, limit, &mut pc, &mut executed);
+        sync_out(&self.core.frame, layout, cpu, pc);
+        self.stats.engine.insns += executed;
+        r
     }
 
     fn invalidate(&mut self, start: GuestPhysAddr, len: u64) {
@@ -303,6 +500,9 @@ impl ExecutionEngine for Interpreter {
     }
 
     fn stats(&self) -> EngineStats {
-        self.stats.engine
+        EngineStats {
+            exceptions: self.core.exceptions,
+            ..self.stats.engine
+        }
     }
 }

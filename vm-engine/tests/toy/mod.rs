@@ -40,7 +40,13 @@ pub type Gen = Box<dyn Fn(u32) -> Block + Send>;
 pub struct ToyCpu {
     pub slots: Vec<u64>,
     pub pc: u64,
+    /// When set, the PC lives in this slot instead of `pc`.
+    pub pc_slot: Option<usize>,
     pub table: HashMap<u64, Gen>,
+    /// Blocks for (PC, context key), preferred over `table`.
+    pub ctx_table: HashMap<(u64, u64), Gen>,
+    /// Calls of `take_interrupt`.
+    pub irq_polls: u32,
     pub raised: Vec<(Exception, u64)>,
     pub irq: bool,
     pub wake: bool,
@@ -53,7 +59,10 @@ impl ToyCpu {
         let mut cpu = Self {
             slots: vec![0; 16],
             pc: 0,
+            pc_slot: None,
             table: HashMap::new(),
+            ctx_table: HashMap::new(),
+            irq_polls: 0,
             raised: Vec::new(),
             irq: false,
             wake: false,
@@ -79,6 +88,12 @@ impl ToyCpu {
     pub fn block(&mut self, b: Block) {
         self.add(b.pc, move |_| b.clone());
     }
+
+    /// Register a fixed block for context key `ctx` only.
+    pub fn ctx_block(&mut self, ctx: u64, b: Block) {
+        self.ctx_table
+            .insert((b.pc, ctx), Box::new(move |_| b.clone()));
+    }
 }
 
 impl GuestCpu for ToyCpu {
@@ -89,10 +104,16 @@ impl GuestCpu for ToyCpu {
         &mut self.slots
     }
     fn pc(&self) -> u64 {
-        self.pc
+        match self.pc_slot {
+            Some(i) => self.slots[i],
+            None => self.pc,
+        }
     }
     fn set_pc(&mut self, pc: u64) {
-        self.pc = pc;
+        match self.pc_slot {
+            Some(i) => self.slots[i] = pc,
+            None => self.pc = pc,
+        }
     }
     fn context_key(&self) -> u64 {
         self.ctx
@@ -100,7 +121,11 @@ impl GuestCpu for ToyCpu {
     fn decode(&self, pc: u64, fetch: &mut dyn InsnFetch, _max: u32) -> Result<Block, Exception> {
         let mut w = [0u8; 4];
         fetch.fetch(pc, &mut w)?;
-        let g = self.table.get(&pc).ok_or(Exception::illegal(0))?;
+        let g = self
+            .ctx_table
+            .get(&(pc, self.ctx))
+            .or_else(|| self.table.get(&pc))
+            .ok_or(Exception::illegal(0))?;
         let b = g(u32::from_le_bytes(w));
         // Read all the code the block covers, as a real decoder would.
         let mut code = vec![0u8; b.guest_len as usize];
@@ -135,6 +160,11 @@ impl GuestCpu for ToyCpu {
                 self.slots[15] = self.slots[1] + 0x70;
                 Ok(args[0] + args[1])
             }
+            3 => {
+                // Switches the context key.
+                self.ctx = args[0];
+                Ok(0)
+            }
             _ => Err(Exception::Trap {
                 cause: TrapCause::Arch(5),
                 tval: args[2],
@@ -143,12 +173,13 @@ impl GuestCpu for ToyCpu {
     }
     fn raise(&mut self, exc: Exception, pc: u64) {
         self.raised.push((exc, pc));
-        self.pc = TRAP_VEC;
+        self.set_pc(TRAP_VEC);
     }
     fn take_interrupt(&mut self) -> bool {
+        self.irq_polls += 1;
         if self.irq {
             self.irq = false;
-            self.pc = IRQ_VEC;
+            self.set_pc(IRQ_VEC);
             true
         } else {
             false
@@ -324,7 +355,7 @@ impl Machine {
         }
     }
     pub fn run_from(&mut self, pc: u64, limit: RunLimit) -> Result<Exit, Error> {
-        self.cpu.pc = pc;
+        self.cpu.set_pc(pc);
         self.run(limit)
     }
     pub fn run(&mut self, limit: RunLimit) -> Result<Exit, Error> {

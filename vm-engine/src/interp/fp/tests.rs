@@ -478,3 +478,105 @@ fn classification() {
         1 << 9
     );
 }
+
+/// Tininess is detected after rounding (RISC-V): a result that rounds up to the smallest normal
+/// number but would stay below it with an unbounded exponent range underflows.
+#[test]
+fn underflow_is_detected_after_rounding() {
+    const UF: u8 = FpFlags::UNDERFLOW;
+    let conv = |bits: u64, rm| {
+        fconvert(
+            bits,
+            FloatTy::F64,
+            FloatTy::F32,
+            rm,
+            NanMode::Canonical,
+            false,
+        )
+    };
+    // 2^-126 · (1 - 3·2^-26): at 24 bits with an unbounded exponent it rounds to 2^-126 · (1 - 2^-24)
+    // (tiny); at the subnormal spacing 2^-149 it rounds to 2^-126.
+    let x = 0x380f_ffff_e800_0000;
+    assert_eq!(
+        f64::from_bits(x),
+        2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26))
+    );
+    assert_eq!(conv(x, NE), (0x0080_0000, UF | I));
+    assert_eq!(
+        conv(x, RoundingMode::NearestMaxMagnitude),
+        (0x0080_0000, UF | I)
+    );
+    // Rounding up, the unbounded result is 2^-126 itself: not tiny.
+    assert_eq!(conv(x, RoundingMode::Up), (0x0080_0000, I));
+    // Rounding down gives the largest subnormal, tiny either way.
+    assert_eq!(conv(x, RoundingMode::TowardZero), (0x007f_ffff, UF | I));
+    assert_eq!(conv(x, RoundingMode::Down), (0x007f_ffff, UF | I));
+    // Negative: rounding down is away from zero.
+    let nx = x | 1 << 63;
+    assert_eq!(conv(nx, RoundingMode::Down), (0x8080_0000, I));
+    assert_eq!(conv(nx, NE), (0x8080_0000, UF | I));
+    // 2^-126 · (1 - 2^-25) is the tie of the unbounded rounding: to even, 2^-126 — not tiny.
+    let tie = 0x380f_ffff_f000_0000;
+    assert_eq!(
+        f64::from_bits(tie),
+        2f64.powi(-126) * (1.0 - 2f64.powi(-25))
+    );
+    assert_eq!(conv(tie, NE), (0x0080_0000, I));
+    // Exactly representable: no flag.
+    assert_eq!(conv(0x3810_0000_0000_0000, NE), (0x0080_0000, 0));
+}
+
+#[test]
+fn products_and_quotients_underflow_after_rounding() {
+    const UF: u8 = FpFlags::UNDERFLOW;
+    let min = f64::MIN_POSITIVE;
+    let op =
+        |op, a: f64, b: f64, rm| fbin(op, FloatTy::F64, d(a), d(b), rm, NanMode::Canonical, false);
+    // (1 - 2^-53) · 2^-1022: exact with an unbounded exponent (tiny), the tie between the largest
+    // subnormal and 2^-1022 at the subnormal spacing, which goes to even: 2^-1022.
+    let below_one = f64::from_bits(0x3fef_ffff_ffff_ffff);
+    assert_eq!(below_one, 1.0 - 2f64.powi(-53));
+    assert_eq!(op(FBinOp::Mul, below_one, min, NE), (d(min), UF | I));
+    assert_eq!(
+        op(FBinOp::Mul, min, below_one, RoundingMode::Up),
+        (d(min), UF | I)
+    );
+    assert_eq!(
+        op(FBinOp::Mul, below_one, min, RoundingMode::TowardZero),
+        (d(min) - 1, UF | I)
+    );
+    // (2^53 - 2^26)(2^52 + 2^25) · 2^-105 = 1 - 2^-54 exactly: the unbounded tie goes to even, 1,
+    // so the product is not tiny.
+    let a = 1.0 - 2f64.powi(-27);
+    let b = min * (1.0 + 2f64.powi(-27));
+    assert_eq!(op(FBinOp::Mul, a, b, NE), (d(min), I));
+    // With 80000000 and 40000000 in place of 2^26 and 2^25 the exact product is 2^-1022 · (1 - δ)
+    // with 2^-54 < δ < 2^-53: tiny, and still rounded up to 2^-1022.
+    let a = 1.0 - 80_000_000.0 * 2f64.powi(-53);
+    let b = min * (1.0 + 40_000_000.0 * 2f64.powi(-52));
+    assert_eq!(op(FBinOp::Mul, a, b, NE), (d(min), UF | I));
+    assert_eq!(
+        fmuladd(
+            FloatTy::F64,
+            d(a),
+            d(b),
+            d(0.0),
+            false,
+            false,
+            NE,
+            NanMode::Canonical,
+            false
+        ),
+        (d(min), UF | I)
+    );
+    // 2^-1022 / (1 + 2^-52) = 2^-1022 · (1 - 1/(2^52 + 1)): rounding up gives 2^-1022 (with an
+    // unbounded exponent 2^-1022 · (1 - 2^-53): tiny); to nearest, the largest subnormal.
+    let one_up = 1.0 + f64::EPSILON;
+    assert_eq!(
+        op(FBinOp::Div, min, one_up, RoundingMode::Up),
+        (d(min), UF | I)
+    );
+    assert_eq!(op(FBinOp::Div, min, one_up, NE), (d(min) - 1, UF | I));
+    // Far from the bottom of the range nothing changes.
+    assert_eq!(op(FBinOp::Mul, 3.0, min, NE), (d(3.0 * min), 0));
+}
