@@ -421,3 +421,66 @@ fn reset_and_register_accessors() {
     assert_eq!(cpu.hart_id(), 9);
     assert_eq!(cpu.arch(), vm_core::GuestArch::Riscv64);
 }
+
+/// Linux's address-space switch with ASIDs: `csrw satp` to another ASID *without* `sfence.vma`,
+/// on vm-engine's interpreter. The hart's TLB keeps both ASIDs' entries, and the engine's own
+/// (untagged) TLB must not answer for the old ASID: the context key changes at every switch.
+#[test]
+fn asid_switch_without_sfence_on_the_interpreter() {
+    use vm_core::exec::{ExecutionEngine, Exit, RunLimit};
+    use vm_engine::interp::Interpreter;
+
+    let mem = memory();
+    let root = |asid: u64| RAM + 0x1_0000 + asid * 0x1000;
+    let satp = |asid: u64| SV39 | (asid << 44) | (root(asid) >> 12);
+    for asid in [1, 2] {
+        // The code: a global gigapage, identity-mapped.
+        set(&mem, root(asid) + 2 * 8, pte(RAM, V | R | X | A | 32));
+        // VA 0x4000_0000 -> a 4 KiB page of its own per ASID.
+        let (l1, l0) = (
+            RAM + 0x1_4000 + asid * 0x2000,
+            RAM + 0x1_5000 + asid * 0x2000,
+        );
+        set(&mem, root(asid) + 8, pte(l1, V));
+        set(&mem, l1, pte(l0, V));
+        set(&mem, l0, pte(RAM + 0x2_0000 + asid * 0x1000, V | R | A));
+        set(&mem, RAM + 0x2_0000 + asid * 0x1000, 100 * asid);
+    }
+    let code: [u32; 8] = [
+        0x4000_02b7, // lui t0, 0x40000
+        0x0002_b503, // ld a0, 0(t0)
+        0x1805_9073, // csrw satp, a1 (ASID 2)
+        0x0002_b603, // ld a2, 0(t0)
+        0x1806_9073, // csrw satp, a3 (ASID 1)
+        0x0002_b703, // ld a4, 0(t0)
+        0x1050_0073, // wfi
+        0x0000_0013, // nop
+    ];
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    mem.load_image(GuestPhysAddr(RAM), &bytes).expect("code");
+    let mut cpu = Riscv64Cpu::new(0);
+    assert!(cpu.write_csr(0x180, satp(1)));
+    cpu.set_privilege(Privilege::Supervisor);
+    cpu.set_pc(RAM);
+    cpu.set_xreg(11, satp(2));
+    cpu.set_xreg(13, satp(1));
+    let env = ExecEnv {
+        mem: &mem,
+        bus: &NoDevices,
+    };
+    let mut engine = Interpreter::new();
+    let exit = engine
+        .run(&mut cpu, &env, RunLimit { max_insns: 100 })
+        .expect("the interpreter runs it");
+    assert_eq!(exit, Exit::Wait);
+    assert_eq!(
+        [10, 12, 14].map(|r| cpu.xreg(r)),
+        [100, 200, 100],
+        "each ASID reads its own page"
+    );
+    // The hart's TLB answered the last load (and the fetches after each switch) from ASID 1's
+    // entry and the global code page.
+    let s = cpu.tlb_stats();
+    assert_eq!((s.misses, s.flushes), (3, 0));
+    assert!(s.hits >= 1, "{s:?}");
+}

@@ -1,4 +1,4 @@
-//! # vm-mem: guest physical memory
+//! # vm-mem: guest physical memory and the MMU
 //!
 //! This crate owns the memory a guest sees:
 //!
@@ -12,6 +12,9 @@
 //!   here; the machine routes them to its device bus.
 //! - host-side loaders: [`PhysMemory::load_image`] (also into ROM), [`PhysMemory::fill`],
 //!   [`PhysMemory::zero`];
+//! - [`mmu`]: the MMU: the RISC-V Sv39/Sv48/Sv57 page-table walker ([`mmu::riscv`]) with `A`/`D`
+//!   updates and every permission check, and [`mmu::Tlb`], a TLB tagged by ASID with the four
+//!   `sfence.vma` flush forms, hit/miss counters and host addresses for RAM pages;
 //! - `numa` (feature `optimizations`): binding guest RAM to a host NUMA node.
 //!
 //! ## Features
@@ -66,6 +69,7 @@ compile_error!(
 
 mod builder;
 mod error;
+pub mod mmu;
 #[cfg(feature = "optimizations")]
 pub mod numa;
 mod phys;

@@ -13,7 +13,7 @@ use super::Privilege;
 use super::bits::{
     COUNTEREN_TM, MCOUNTINHIBIT_MASK, MEDELEG_MASK, MISA, envcfg, ip, mstatus as ms,
 };
-use super::mmu::SatpMode;
+use super::mmu::{SATP_ASID_MASK, SATP_PPN_MASK, SatpMode};
 use crate::riscv64::csr::Csr;
 use crate::riscv64::helpers::{CSR_OP_RC, CSR_OP_RS, CSR_OP_RW, csr_info_parts};
 
@@ -51,6 +51,9 @@ pub(super) struct CsrFile {
     pub mscratch: u64,
     pub sscratch: u64,
     pub satp: u64,
+    /// Flips whenever a `satp` write changes the ASID or the root page table (see
+    /// [`vm_core::exec::GuestCpu::context_key`] on [`super::Riscv64Cpu`]).
+    pub address_space_parity: bool,
     pub mcounteren: u64,
     pub scounteren: u64,
     pub mcountinhibit: u64,
@@ -85,6 +88,7 @@ impl CsrFile {
             mscratch: 0,
             sscratch: 0,
             satp: 0,
+            address_space_parity: false,
             mcounteren: 0,
             scounteren: 0,
             mcountinhibit: 0,
@@ -311,6 +315,10 @@ impl super::Riscv64Cpu {
             }
             0x180 => {
                 if SatpMode::from_satp(v).is_some() {
+                    let space = SATP_ASID_MASK | SATP_PPN_MASK;
+                    if (c.satp ^ v) & space != 0 {
+                        c.address_space_parity = !c.address_space_parity;
+                    }
                     c.satp = v;
                 }
             }

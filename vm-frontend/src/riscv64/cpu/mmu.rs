@@ -1,249 +1,40 @@
-//! The RISC-V page-table walker for Sv39, Sv48 and Sv57 (privileged specification 20211203,
-//! section 4.3.2 "Virtual Address Translation Process", with the Sv48/Sv57 formats of 4.5 and 4.6).
+//! The hart's MMU: vm-mem's RISC-V walker ([`vm_mem::mmu::riscv`], re-exported here) behind the
+//! hart's own [`Tlb`], and `sfence.vma` on that TLB.
 //!
-//! The walker is a pure function of guest memory, the virtual address, the access kind and a
-//! [`WalkRegime`] (the `satp` value and the effective privilege, `SUM` and `MXR`), so it can move
-//! into `vm-mem` beside a TLB without change. It implements:
-//!
-//! - the canonical-address check (bits 63 down to the top VA bit must all be equal);
-//! - PTE reads through [`GuestMemory::read_sized`]: a PTE outside guest memory is an *access*
-//!   fault of the original access kind;
-//! - page faults for invalid PTEs, the reserved `W && !R` encodings, the reserved bits 60:54 and
-//!   the `PBMT` (62:61) and `N` (63) bits (Svpbmt and Svnapot are not implemented), pointer PTEs
-//!   with `D`, `A` or `U` set (as Spike and QEMU do), pointers below level 0, and misaligned
-//!   superpages;
-//! - permission checks: `U` pages only from U-mode, and from S-mode only for data accesses with
-//!   `SUM`; `X` for fetches, `R` (or `X` with `MXR`) for loads, `W` for stores and AMOs;
-//! - hardware `A`/`D` updates (the 20211203 specification allows them; `D` for stores and AMOs)
-//!   with [`GuestMemory::compare_exchange`] on the PTE, restarting the walk when another hart
-//!   changed the PTE meanwhile. After [`MAX_WALK_RESTARTS`] lost races the access takes a page
-//!   fault, which a guest's fault handler resolves by retrying, as it does for any spurious fault.
-//!
-//! It is written by hand: the walk is a few dozen lines and no maintained crate implements RISC-V
-//! translation against this workspace's [`GuestMemory`].
+//! - [`GuestCpu::translate`](vm_core::exec::GuestCpu::translate) goes through
+//!   [`translate_cached`]: a TLB hit answers at once, a miss walks (setting `A`/`D`) and caches the
+//!   leaf tagged by `satp.ASID` (global mappings for every ASID). Stores to a page cached clean
+//!   miss, so the walker sets `D`.
+//! - `sfence.vma rs1, rs2` ([`crate::riscv64::helpers::SFENCE_VMA`]) flushes with exactly its four
+//!   forms: `x0, x0` everything; `x0, asid` that ASID's non-global entries; `vaddr, x0` that page in
+//!   every ASID, global entries included; `vaddr, asid` that page's non-global entries of that ASID.
+//! - Writing `satp` flushes nothing (privileged specification 20211203, section 4.1.11: software
+//!   orders page-table updates with `sfence.vma`); entries of another ASID never answer, so address
+//!   space switches keep the TLB warm. A reset empties it.
 
-use vm_core::GuestPhysAddr;
-use vm_core::exec::{Exception, FaultKind};
-use vm_core::mem::{AccessKind, AccessSize, GuestMemory};
+use vm_mem::mmu::Tlb;
+pub use vm_mem::mmu::riscv::*;
 
-/// PTE valid.
-pub const PTE_V: u64 = 1 << 0;
-/// PTE readable.
-pub const PTE_R: u64 = 1 << 1;
-/// PTE writable.
-pub const PTE_W: u64 = 1 << 2;
-/// PTE executable.
-pub const PTE_X: u64 = 1 << 3;
-/// PTE accessible to U-mode.
-pub const PTE_U: u64 = 1 << 4;
-/// PTE global mapping.
-pub const PTE_G: u64 = 1 << 5;
-/// PTE accessed.
-pub const PTE_A: u64 = 1 << 6;
-/// PTE dirty.
-pub const PTE_D: u64 = 1 << 7;
-/// Shift of the PPN field in a PTE.
-pub const PTE_PPN_SHIFT: u32 = 10;
-/// Bits 63:54 of a PTE: reserved (60:54), `PBMT` (62:61) and `N` (63), none implemented.
-const PTE_HIGH_BITS: u64 = 0x3ff << 54;
-/// The 44-bit PPN field, after shifting.
-const PPN_MASK: u64 = (1 << 44) - 1;
+use super::Riscv64Cpu;
+use crate::riscv64::helpers::{SFENCE_ALL_ADDR, SFENCE_ALL_ASID};
 
-/// Page offset bits.
-const PAGE_SHIFT: u32 = 12;
-/// VPN bits per level.
-const LEVEL_BITS: u32 = 9;
-
-/// How many times a walk restarts after a lost `A`/`D` update race before it gives up with a page
-/// fault.
-pub const MAX_WALK_RESTARTS: u32 = 16;
-
-/// The translation mode in `satp.MODE`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum SatpMode {
-    /// No translation (`MODE` = 0).
-    Bare,
-    /// Three-level, 39-bit virtual addresses (`MODE` = 8).
-    Sv39,
-    /// Four-level, 48-bit virtual addresses (`MODE` = 9).
-    Sv48,
-    /// Five-level, 57-bit virtual addresses (`MODE` = 10).
-    Sv57,
+/// The hart's TLB geometry: 256 sets of 4 ways (1024 4 KiB entries), enough for the working set
+/// of a Linux process and the kernel around it.
+pub(super) fn new_tlb() -> Tlb {
+    Tlb::new(256, 4)
 }
 
-impl SatpMode {
-    /// The mode encoded in bits 63:60 of `satp`, if it is one this hart implements.
-    pub const fn from_satp(satp: u64) -> Option<Self> {
-        match satp >> 60 {
-            0 => Some(Self::Bare),
-            8 => Some(Self::Sv39),
-            9 => Some(Self::Sv48),
-            10 => Some(Self::Sv57),
-            _ => None,
+impl Riscv64Cpu {
+    /// `sfence.vma` with the helper's arguments: `rs1`'s value, `rs2`'s value (the ASID, of which
+    /// the hart implements 16 bits) and the instruction bits with the `x0` flags.
+    pub(super) fn sfence_vma(&mut self, vaddr: u64, asid: u64, raw: u64) {
+        let asid = asid as u16;
+        match (raw & SFENCE_ALL_ADDR != 0, raw & SFENCE_ALL_ASID != 0) {
+            (true, true) => self.tlb.flush_all(),
+            (true, false) => self.tlb.flush_asid(asid),
+            (false, true) => self.tlb.flush_addr(vaddr),
+            (false, false) => self.tlb.flush_addr_asid(vaddr, asid),
         }
-    }
-
-    /// Page-table levels (0 for [`SatpMode::Bare`]).
-    pub const fn levels(self) -> u32 {
-        match self {
-            Self::Bare => 0,
-            Self::Sv39 => 3,
-            Self::Sv48 => 4,
-            Self::Sv57 => 5,
-        }
-    }
-
-    /// A small index for context keys: 0 Bare, 1 Sv39, 2 Sv48, 3 Sv57.
-    pub const fn index(self) -> u64 {
-        match self {
-            Self::Bare => 0,
-            Self::Sv39 => 1,
-            Self::Sv48 => 2,
-            Self::Sv57 => 3,
-        }
-    }
-}
-
-/// Everything besides memory that one translation depends on.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct WalkRegime {
-    /// The `satp` value (mode and root page-table PPN; the ASID does not change a walk).
-    pub satp: u64,
-    /// The effective privilege is U (else S). M-mode accesses are never translated.
-    pub user: bool,
-    /// `mstatus.SUM`: S-mode data accesses may touch `U` pages.
-    pub sum: bool,
-    /// `mstatus.MXR`: loads may read executable-only pages.
-    pub mxr: bool,
-}
-
-/// A successful translation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Translation {
-    /// The guest physical address.
-    pub paddr: u64,
-    /// Size of the page that maps it (4 KiB, 2 MiB, 1 GiB, ...; 4 KiB for Bare).
-    pub page_size: u64,
-    /// The leaf PTE as it is in memory after the `A`/`D` update (0 for Bare).
-    pub pte: u64,
-}
-
-/// A fault of `fault` kind for an access of `kind` at `vaddr`.
-const fn fault(kind: AccessKind, fault: FaultKind, vaddr: u64) -> Exception {
-    Exception::Memory { kind, fault, vaddr }
-}
-
-/// Whether the leaf `pte` allows an access of `kind` under `regime`.
-fn leaf_allows(pte: u64, kind: AccessKind, regime: &WalkRegime) -> bool {
-    let user_page = pte & PTE_U != 0;
-    let privilege_ok = if regime.user {
-        user_page
-    } else {
-        !user_page || (regime.sum && kind != AccessKind::Fetch)
-    };
-    privilege_ok
-        && match kind {
-            AccessKind::Fetch => pte & PTE_X != 0,
-            AccessKind::Read => pte & PTE_R != 0 || (regime.mxr && pte & PTE_X != 0),
-            AccessKind::Write | AccessKind::Atomic => pte & PTE_W != 0 && pte & PTE_R != 0,
-        }
-}
-
-/// Translate `vaddr` for an access of `kind` under `regime`, reading (and updating `A`/`D` in)
-/// page tables in `mem`. Faults are [`Exception::Memory`] values with the original access kind:
-/// [`FaultKind::Page`] for translation faults, [`FaultKind::Access`] when a PTE cannot be read or
-/// updated. A `satp` whose mode is not implemented translates as Bare (the hart never stores one).
-pub fn translate(
-    mem: &dyn GuestMemory,
-    vaddr: u64,
-    kind: AccessKind,
-    regime: &WalkRegime,
-) -> Result<Translation, Exception> {
-    let mode = SatpMode::from_satp(regime.satp).unwrap_or(SatpMode::Bare);
-    let levels = mode.levels();
-    if levels == 0 {
-        return Ok(Translation {
-            paddr: vaddr,
-            page_size: 1 << PAGE_SHIFT,
-            pte: 0,
-        });
-    }
-    let page_fault = fault(kind, FaultKind::Page, vaddr);
-    let va_bits = PAGE_SHIFT + LEVEL_BITS * levels;
-    let top = (vaddr as i64) >> (va_bits - 1);
-    if top != 0 && top != -1 {
-        return Err(page_fault);
-    }
-    for _ in 0..MAX_WALK_RESTARTS {
-        match walk_once(mem, vaddr, kind, regime, levels)? {
-            Some(t) => return Ok(t),
-            None => continue,
-        }
-    }
-    Err(page_fault)
-}
-
-/// One walk from the root; `Ok(None)` when the `A`/`D` update lost a race and the walk must restart.
-fn walk_once(
-    mem: &dyn GuestMemory,
-    vaddr: u64,
-    kind: AccessKind,
-    regime: &WalkRegime,
-    levels: u32,
-) -> Result<Option<Translation>, Exception> {
-    let page_fault = fault(kind, FaultKind::Page, vaddr);
-    let access_fault = fault(kind, FaultKind::Access, vaddr);
-    let mut table = (regime.satp & PPN_MASK) << PAGE_SHIFT;
-    let mut level = levels - 1;
-    loop {
-        let shift = PAGE_SHIFT + LEVEL_BITS * level;
-        let index = (vaddr >> shift) & ((1 << LEVEL_BITS) - 1);
-        let pte_addr = GuestPhysAddr(table + index * 8);
-        let pte = mem
-            .read_sized(pte_addr, AccessSize::U64)
-            .map_err(|_| access_fault)?;
-        if pte & PTE_V == 0 || pte & PTE_HIGH_BITS != 0 || pte & (PTE_R | PTE_W) == PTE_W {
-            return Err(page_fault);
-        }
-        let ppn = (pte >> PTE_PPN_SHIFT) & PPN_MASK;
-        if pte & (PTE_R | PTE_X) == 0 {
-            // A pointer to the next level.
-            if pte & (PTE_D | PTE_A | PTE_U) != 0 || level == 0 {
-                return Err(page_fault);
-            }
-            level -= 1;
-            table = ppn << PAGE_SHIFT;
-            continue;
-        }
-        if !leaf_allows(pte, kind, regime) {
-            return Err(page_fault);
-        }
-        let low_ppn_mask = (1u64 << (LEVEL_BITS * level)) - 1;
-        if ppn & low_ppn_mask != 0 {
-            // Misaligned superpage.
-            return Err(page_fault);
-        }
-        let needed = PTE_A
-            | match kind {
-                AccessKind::Write | AccessKind::Atomic => PTE_D,
-                AccessKind::Read | AccessKind::Fetch => 0,
-            };
-        let mut leaf = pte;
-        if pte & needed != needed {
-            leaf = pte | needed;
-            match mem.compare_exchange(pte_addr, AccessSize::U64, pte, leaf) {
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) => return Ok(None),
-                Err(_) => return Err(access_fault),
-            }
-        }
-        let page_mask = (1u64 << shift) - 1;
-        let paddr = ((ppn << PAGE_SHIFT) & !page_mask) | (vaddr & page_mask);
-        return Ok(Some(Translation {
-            paddr,
-            page_size: 1 << shift,
-            pte: leaf,
-        }));
     }
 }
 

@@ -26,10 +26,12 @@
 //!   `mideleg`, in the priority order MEI, MSI, MTI, SEI, SSI, STI; vectored `xtvec` adds
 //!   4 × cause.
 //! - **Translation** ([`GuestCpu::translate`], [`mmu`]): Bare in M-mode (and for loads and stores
-//!   with `MPRV` = 0), Sv39/Sv48/Sv57 walks otherwise; `MPRV` applies `MPP` to loads and stores.
+//!   with `MPRV` = 0), Sv39/Sv48/Sv57 otherwise, through the hart's ASID-tagged TLB in front of
+//!   vm-mem's walker; `MPRV` applies `MPP` to loads and stores. [`Riscv64Cpu::tlb_stats`] gives
+//!   the TLB's counters.
 //! - **Helpers** ([`crate::riscv64::helpers`]): CSR instructions with privilege, read-only, `FS`,
-//!   counter-enable, `TVM` and Sstc checks; `mret`, `sret` (`TSR`), `sfence.vma` (`TVM`) and `wfi`
-//!   (`TW`; illegal in U-mode).
+//!   counter-enable, `TVM` and Sstc checks; `mret`, `sret` (`TSR`), `sfence.vma` (`TVM`; its four
+//!   forms flush the TLB) and `wfi` (`TW`; illegal in U-mode).
 //!
 //! Time and retired instructions come from the machine: [`Riscv64Cpu::set_time_source`] (the
 //! CLINT's `mtime`) and [`Riscv64Cpu::add_retired`] (the engine's instruction count).
@@ -52,6 +54,7 @@ use vm_core::exec::{Exception, ExecEnv, GuestCpu, InsnFetch};
 use vm_core::ir::{Block, HelperId};
 use vm_core::mem::AccessKind;
 use vm_core::regs::riscv64::{FFLAGS, FRM, NUM_SLOTS, PC};
+use vm_mem::mmu::{Tlb, TlbStats};
 
 use crate::riscv64::lower::{LowerCtx, decode_block};
 use bits::{envcfg, mstatus as ms};
@@ -128,6 +131,8 @@ pub struct Riscv64Cpu {
     sstc: SstcState,
     /// The FP state when software last set `FS` to Initial or Clean.
     fp_clean: [u64; FP_STATE_SLOTS],
+    /// Leaf translations, tagged by ASID (see [`mmu`]).
+    tlb: Tlb,
 }
 
 impl Riscv64Cpu {
@@ -143,14 +148,18 @@ impl Riscv64Cpu {
             time: None,
             sstc: SstcState::default(),
             fp_clean: [0; FP_STATE_SLOTS],
+            tlb: mmu::new_tlb(),
         };
         cpu.reset(RESET_PC);
+        cpu.tlb.reset_stats();
         cpu
     }
 
-    /// Reset the architectural state (registers, CSRs, M-mode) and start at `pc`. The hart ID,
-    /// the [`HartIrqs`] (whose wires the machine owns) and the time source stay.
+    /// Reset the architectural state (registers, CSRs, M-mode, an empty TLB) and start at `pc`.
+    /// The hart ID, the [`HartIrqs`] (whose wires the machine owns), the time source and the TLB's
+    /// counters stay.
     pub fn reset(&mut self, pc: u64) {
+        self.tlb.flush_all();
         self.slots = [0; NUM_SLOTS as usize];
         self.slots[PC.0 as usize] = pc;
         self.privilege = Privilege::Machine;
@@ -162,6 +171,11 @@ impl Riscv64Cpu {
     /// The hart ID (`mhartid`).
     pub fn hart_id(&self) -> u64 {
         self.hart_id
+    }
+
+    /// The counters of the hart's TLB: lookups that hit, lookups that walked, flushes.
+    pub fn tlb_stats(&self) -> TlbStats {
+        self.tlb.stats()
     }
 
     /// The current privilege level.
@@ -317,9 +331,15 @@ impl GuestCpu for Riscv64Cpu {
 
     /// Bits 1:0 the privilege level, 2 `FS` != Off, 3 `frm` valid; then, only when some access is
     /// translated: 5:4 the data privilege (`MPRV`/`MPP`), 6 `SUM`, 7 `MXR`, 9:8 the `satp` mode
-    /// and 53:10 the root PPN. The key is exact (no two contexts share one). The ASID is left
-    /// out: the same root table translates the same whatever the ASID, and the engines flush
-    /// their TLBs on every key change anyway.
+    /// and 10 the address-space parity.
+    ///
+    /// The root PPN and the ASID are not in the key, so blocks (keyed by physical PC and this key)
+    /// are shared by every address space that maps the same code, the kernel's above all. The
+    /// parity bit flips whenever a `satp` write changes the ASID or the root: an engine's TLB is
+    /// not tagged by ASID and flushes on every key change, and Linux switches address spaces
+    /// without `sfence.vma` when each has its own ASID (entries of the old ASID must then stop
+    /// answering). Engines see the key after every helper, hence every `satp` write; blocks exist
+    /// at most twice, once per parity.
     fn context_key(&self) -> u64 {
         let ctx = self.lower_ctx();
         let mut key =
@@ -332,7 +352,7 @@ impl GuestCpu for Riscv64Cpu {
                 | u64::from(r.sum) << 6
                 | u64::from(r.mxr) << 7
                 | mode << 8
-                | (r.satp & ((1 << 44) - 1)) << 10;
+                | u64::from(self.csr.address_space_parity) << 10;
         }
         key
     }
@@ -354,7 +374,9 @@ impl GuestCpu for Riscv64Cpu {
     ) -> Result<GuestPhysAddr, Exception> {
         match self.regime(kind) {
             None => Ok(GuestPhysAddr(vaddr)),
-            Some(r) => mmu::translate(env.mem, vaddr, kind, &r).map(|t| GuestPhysAddr(t.paddr)),
+            Some(r) => {
+                mmu::translate_cached(&mut self.tlb, env.mem, vaddr, kind, &r).map(GuestPhysAddr)
+            }
         }
     }
 
@@ -425,6 +447,22 @@ impl fmt::Debug for Riscv64Cpu {
             .field("satp", &format_args!("{:#x}", self.csr.satp))
             .field("irqs", &self.irqs)
             .field("time_source", &self.time.is_some())
+            .field("tlb", &self.tlb.stats())
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Riscv64Cpu {
+    /// Logs the TLB's counters (at debug level).
+    fn drop(&mut self) {
+        let s = self.tlb.stats();
+        log::debug!(
+            "hart {}: TLB {} hits, {} misses ({:.2}% hits), {} flushes",
+            self.hart_id,
+            s.hits,
+            s.misses,
+            s.hit_rate() * 100.0,
+            s.flushes
+        );
     }
 }

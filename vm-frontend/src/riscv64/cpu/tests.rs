@@ -379,18 +379,27 @@ fn context_key_changes() {
     expect_new(&cpu);
     cpu.set_privilege(Privilege::Supervisor);
     let s = expect_new(&cpu);
-    assert_eq!(s, 0x2000_0000 | 0x100 | 0x10 | 0b0101);
+    // The satp write above changed the root: the address-space parity (bit 10) is set.
+    assert_eq!(s, 0x400 | 0x100 | 0x10 | 0b0101);
     cpu.write_csr(0x300, (1 << 13) | (1 << 18));
     expect_new(&cpu);
     cpu.write_csr(0x300, (1 << 13) | (1 << 18) | (1 << 19));
     expect_new(&cpu);
+    // The mode is in the key; the same root in Sv48 keeps the parity.
     cpu.write_csr(0x180, (9 << 60) | 0x8_0000);
-    expect_new(&cpu);
-    cpu.write_csr(0x180, (9 << 60) | 0x8_0001);
     let k = expect_new(&cpu);
-    // The ASID does not change translations.
+    // Another root, or another ASID, flips the parity: the key changes at every address-space
+    // switch (engines flush their untagged TLBs), yet takes only two values, so blocks are shared
+    // by every address space.
+    cpu.write_csr(0x180, (9 << 60) | 0x8_0001);
+    assert_eq!(expect_new(&cpu), k ^ 0x400);
     cpu.write_csr(0x180, (9 << 60) | (5 << 44) | 0x8_0001);
     assert_eq!(cpu.context_key(), k);
+    cpu.write_csr(0x180, (9 << 60) | (5 << 44) | 0x8_0001);
+    assert_eq!(cpu.context_key(), k);
+    cpu.write_csr(0x180, (9 << 60) | (6 << 44) | 0x8_1234);
+    assert_eq!(cpu.context_key(), k ^ 0x400);
+    cpu.write_csr(0x180, (9 << 60) | (5 << 44) | 0x8_0001);
     cpu.set_privilege(Privilege::User);
     expect_new(&cpu);
     // M-mode with MPRV and MPP = S translates loads and stores.

@@ -217,7 +217,10 @@ impl super::Riscv64Cpu {
             helpers::CSR => self.csr_instruction(args[0], args[1]),
             helpers::MRET => self.mret(),
             helpers::SRET => self.sret(),
-            helpers::SFENCE_VMA => self.vm_ops_allowed().then_some(0),
+            helpers::SFENCE_VMA => self.vm_ops_allowed().then(|| {
+                self.sfence_vma(args[0], args[1], args[2]);
+                0
+            }),
             helpers::WFI => self.wfi_allowed().then_some(0),
             _ => None,
         };
