@@ -33,8 +33,9 @@ use crate::error::{Error, Result};
 use crate::machine::riscv64_virt::{RunOutcome, StopReason};
 use crate::vm::VmBuilder;
 
-/// Events kept for a subscriber that falls behind.
-const EVENT_CAPACITY: usize = 1024;
+/// Events kept for a subscriber that falls behind (the UART hands over console output a byte at a
+/// time, so this is also how many console bytes a slow subscriber can miss reading before it lags).
+pub const EVENT_CAPACITY: usize = 1 << 16;
 
 /// Where a VM run by a [`VmHandle`] is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -26,7 +26,8 @@ fn builder(program: &str) -> VmBuilder {
     VmBuilder::new(cfg)
 }
 
-/// Collect console output from `rx` until the channel is closed or `until` is seen.
+/// Collect console output from `rx` until the channel is closed or `until` is seen (a lagging
+/// receiver ends the loop too: the assertions then show what was lost).
 async fn console_until(rx: &mut tokio::sync::broadcast::Receiver<VmEvent>, until: &str) -> String {
     let mut text = String::new();
     while let Ok(ev) = rx.recv().await {
