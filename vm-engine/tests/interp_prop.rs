@@ -10,54 +10,9 @@ use vm_core::exec::{ExecEnv, ExecutionEngine, Exit, RunLimit};
 use vm_core::ir::*;
 use vm_engine::interp::Interpreter;
 
-const BIN: [BinOp; 25] = [
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Mul,
-    BinOp::MulHS,
-    BinOp::MulHU,
-    BinOp::MulHSU,
-    BinOp::DivS,
-    BinOp::DivU,
-    BinOp::RemS,
-    BinOp::RemU,
-    BinOp::And,
-    BinOp::Or,
-    BinOp::Xor,
-    BinOp::AndNot,
-    BinOp::OrNot,
-    BinOp::XorNot,
-    BinOp::Shl,
-    BinOp::ShrU,
-    BinOp::ShrS,
-    BinOp::RotL,
-    BinOp::RotR,
-    BinOp::MinS,
-    BinOp::MinU,
-    BinOp::MaxS,
-    BinOp::MaxU,
-];
-const UN: [UnOp; 7] = [
-    UnOp::Not,
-    UnOp::Neg,
-    UnOp::Clz,
-    UnOp::Ctz,
-    UnOp::Popcnt,
-    UnOp::Bswap,
-    UnOp::OrCombineBytes,
-];
-const COND: [Cond; 10] = [
-    Cond::Eq,
-    Cond::Ne,
-    Cond::LtS,
-    Cond::LtU,
-    Cond::LeS,
-    Cond::LeU,
-    Cond::GtS,
-    Cond::GtU,
-    Cond::GeS,
-    Cond::GeU,
-];
+const BIN: [BinOp; BinOp::ALL.len()] = BinOp::ALL;
+const UN: [UnOp; UnOp::ALL.len()] = UnOp::ALL;
+const COND: [Cond; Cond::ALL.len()] = Cond::ALL;
 const TY: [Ty; 4] = [Ty::I8, Ty::I16, Ty::I32, Ty::I64];
 const TEMPS: u16 = 4;
 const REGS: u16 = 8;

@@ -23,56 +23,11 @@ const EDGE: [u64; 12] = [
 
 const TYS: [Ty; 4] = [Ty::I8, Ty::I16, Ty::I32, Ty::I64];
 
-const BINS: [BinOp; 25] = [
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Mul,
-    BinOp::MulHS,
-    BinOp::MulHU,
-    BinOp::MulHSU,
-    BinOp::DivS,
-    BinOp::DivU,
-    BinOp::RemS,
-    BinOp::RemU,
-    BinOp::And,
-    BinOp::Or,
-    BinOp::Xor,
-    BinOp::AndNot,
-    BinOp::OrNot,
-    BinOp::XorNot,
-    BinOp::Shl,
-    BinOp::ShrU,
-    BinOp::ShrS,
-    BinOp::RotL,
-    BinOp::RotR,
-    BinOp::MinS,
-    BinOp::MinU,
-    BinOp::MaxS,
-    BinOp::MaxU,
-];
+const BINS: [BinOp; BinOp::ALL.len()] = BinOp::ALL;
 
-const UNS: [UnOp; 7] = [
-    UnOp::Not,
-    UnOp::Neg,
-    UnOp::Clz,
-    UnOp::Ctz,
-    UnOp::Popcnt,
-    UnOp::Bswap,
-    UnOp::OrCombineBytes,
-];
+const UNS: [UnOp; UnOp::ALL.len()] = UnOp::ALL;
 
-const CONDS: [Cond; 10] = [
-    Cond::Eq,
-    Cond::Ne,
-    Cond::LtS,
-    Cond::LtU,
-    Cond::LeS,
-    Cond::LeU,
-    Cond::GtS,
-    Cond::GtU,
-    Cond::GeS,
-    Cond::GeU,
-];
+const CONDS: [Cond; Cond::ALL.len()] = Cond::ALL;
 
 /// The edge values with some high garbage, so narrow ops must ignore the upper bits.
 fn inputs() -> Vec<u64> {

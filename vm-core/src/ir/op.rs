@@ -208,6 +208,66 @@ pub enum Cond {
     GeU,
 }
 
+impl BinOp {
+    /// Every two-operand operation, in declaration order (for exhaustive tests and fuzzers).
+    pub const ALL: [BinOp; 25] = [
+        BinOp::Add,
+        BinOp::Sub,
+        BinOp::Mul,
+        BinOp::MulHS,
+        BinOp::MulHU,
+        BinOp::MulHSU,
+        BinOp::DivS,
+        BinOp::DivU,
+        BinOp::RemS,
+        BinOp::RemU,
+        BinOp::And,
+        BinOp::Or,
+        BinOp::Xor,
+        BinOp::AndNot,
+        BinOp::OrNot,
+        BinOp::XorNot,
+        BinOp::Shl,
+        BinOp::ShrU,
+        BinOp::ShrS,
+        BinOp::RotL,
+        BinOp::RotR,
+        BinOp::MinS,
+        BinOp::MinU,
+        BinOp::MaxS,
+        BinOp::MaxU,
+    ];
+}
+
+impl UnOp {
+    /// Every one-operand operation, in declaration order (for exhaustive tests and fuzzers).
+    pub const ALL: [UnOp; 7] = [
+        UnOp::Not,
+        UnOp::Neg,
+        UnOp::Clz,
+        UnOp::Ctz,
+        UnOp::Popcnt,
+        UnOp::Bswap,
+        UnOp::OrCombineBytes,
+    ];
+}
+
+impl Cond {
+    /// Every condition, in declaration order (for exhaustive tests and fuzzers).
+    pub const ALL: [Cond; 10] = [
+        Cond::Eq,
+        Cond::Ne,
+        Cond::LtS,
+        Cond::LtU,
+        Cond::LeS,
+        Cond::LeU,
+        Cond::GtS,
+        Cond::GtU,
+        Cond::GeS,
+        Cond::GeU,
+    ];
+}
+
 /// The shape of one memory access.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemOp {
