@@ -135,6 +135,14 @@ pub trait GuestCpu: Send {
     /// Set the program counter.
     fn set_pc(&mut self, pc: u64);
 
+    /// The slot that holds the program counter, when the CPU keeps it among its [`slots`](Self::slots)
+    /// (then [`pc`](Self::pc) and [`set_pc`](Self::set_pc) read and write exactly that slot). Engines that
+    /// keep slots in their own frame between blocks use it to keep the PC there too. `None` (the
+    /// default): the PC lives outside the slots.
+    fn pc_slot(&self) -> Option<crate::ir::Reg> {
+        None
+    }
+
     /// A value that changes whenever the meaning of guest code changes (privilege level, enabled
     /// extensions, translation mode): engines key cached translations by it together with the PC.
     fn context_key(&self) -> u64;

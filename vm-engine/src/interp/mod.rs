@@ -145,7 +145,7 @@ pub const CHECK_INSNS: u64 = 512;
 enum PcSlot {
     /// In this slot (or the scratch word when the CPU keeps its PC elsewhere).
     At(Ix),
-    /// `set_pc` changes several slots: sync at every boundary.
+    /// In a slot outside the frame: sync at every boundary.
     Unknown,
 }
 
@@ -202,20 +202,15 @@ impl Interpreter {
         }
     }
 
-    /// Find the slot `set_pc` writes, by setting another PC and looking (the PC is restored).
-    fn probe_pc_slot(&self, cpu: &mut dyn GuestCpu, pc: u64) -> PcSlot {
+    /// Where the frame keeps the PC: the CPU's PC slot ([`GuestCpu::pc_slot`]), or the scratch word
+    /// when the PC lives outside the slots.
+    fn pc_slot(&self, cpu: &dyn GuestCpu) -> PcSlot {
         let layout = self.core.layout;
-        cpu.set_pc(!pc);
-        let slots = cpu.slots();
-        let n = layout.slots.min(slots.len());
-        let mut changed = (0..n).filter(|&i| slots[i] != self.core.frame[i]);
-        let found = match (changed.next(), changed.next()) {
-            (None, _) => PcSlot::At(layout.scratch()),
-            (Some(i), None) if slots[i] == !pc => PcSlot::At(i as Ix),
-            _ => PcSlot::Unknown,
-        };
-        cpu.set_pc(pc);
-        found
+        match cpu.pc_slot() {
+            None => PcSlot::At(layout.scratch()),
+            Some(r) if usize::from(r.0) < layout.slots => PcSlot::At(r.0 as Ix),
+            Some(_) => PcSlot::Unknown,
+        }
     }
 
     /// Drop the blocks of written code pages, or all of them after an instruction fence.
@@ -335,7 +330,7 @@ impl Interpreter {
         executed: &mut u64,
     ) -> Result<Exit, Error> {
         let layout = self.core.layout;
-        let pc_slot = self.probe_pc_slot(cpu, *pc);
+        let pc_slot = self.pc_slot(cpu);
         let (pc_ix, interval) = match pc_slot {
             PcSlot::At(ix) => (ix, CHECK_INSNS),
             PcSlot::Unknown => (layout.scratch(), 1),

@@ -115,6 +115,9 @@ impl GuestCpu for ToyCpu {
             None => self.pc = pc,
         }
     }
+    fn pc_slot(&self) -> Option<Reg> {
+        self.pc_slot.map(|i| Reg(i as u16))
+    }
     fn context_key(&self) -> u64 {
         self.ctx
     }

@@ -150,6 +150,10 @@ impl GuestCpu for TestCpu {
         self.slots[usize::from(PC.0)] = pc;
     }
 
+    fn pc_slot(&self) -> Option<vm_core::ir::Reg> {
+        Some(PC)
+    }
+
     fn context_key(&self) -> u64 {
         let ctx = self.lower_ctx();
         u64::from(ctx.fp_enabled) | (u64::from(ctx.frm_valid) << 1)

@@ -51,7 +51,7 @@ use core::fmt;
 use vm_core::GuestPhysAddr;
 use vm_core::arch::GuestArch;
 use vm_core::exec::{Exception, ExecEnv, GuestCpu, InsnFetch};
-use vm_core::ir::{Block, HelperId};
+use vm_core::ir::{Block, HelperId, Reg};
 use vm_core::mem::AccessKind;
 use vm_core::regs::riscv64::{FFLAGS, FRM, NUM_SLOTS, PC};
 use vm_mem::mmu::{Tlb, TlbStats};
@@ -327,6 +327,10 @@ impl GuestCpu for Riscv64Cpu {
 
     fn set_pc(&mut self, pc: u64) {
         self.set_pc_slot(pc);
+    }
+
+    fn pc_slot(&self) -> Option<Reg> {
+        Some(PC)
     }
 
     /// Bits 1:0 the privilege level, 2 `FS` != Off, 3 `frm` valid; then, only when some access is
