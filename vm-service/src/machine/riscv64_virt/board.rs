@@ -217,8 +217,14 @@ struct IrqRouter {
 
 impl IrqRouter {
     /// Route, then wake the harts' threads (after a guest's device access).
-    fn route_and_wake(&self) {
-        self.route();
+    ///
+    /// A CLINT write always wakes them (a new `mtimecmp` moves a sleeping hart's deadline); other
+    /// devices wake them only when some hart's interrupt lines changed, so the UART's byte-wise output
+    /// does not take a lock and unpark every hart per byte.
+    fn route_and_wake(&self, always: bool) {
+        if !self.route() && !always {
+            return;
+        }
         for t in self
             .threads
             .lock()
@@ -229,13 +235,18 @@ impl IrqRouter {
         }
     }
 
-    fn route(&self) {
+    /// Set every hart's lines from the devices; whether any line changed.
+    fn route(&self) -> bool {
+        let mut changed = false;
         for (n, (irqs, m, s)) in self.harts.iter().enumerate() {
+            let before = irqs.bits();
             irqs.set(MSIP, self.clint.msip_pending(n));
             irqs.set(MTIP, self.clint.timer_pending(n));
             irqs.set(MEIP, m.is_some_and(|c| self.plic.context_pending(c)));
             irqs.set(SEIP, s.is_some_and(|c| self.plic.context_pending(c)));
+            changed |= irqs.bits() != before;
         }
+        changed
     }
 }
 
@@ -248,7 +259,7 @@ impl MmioDevice for ClintDev {
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
         self.0.clint.mmio_write(offset, size, value);
-        self.0.route_and_wake();
+        self.0.route_and_wake(true);
     }
 }
 
@@ -258,12 +269,12 @@ struct PlicDev(Arc<IrqRouter>);
 impl MmioDevice for PlicDev {
     fn read(&mut self, offset: u64, size: AccessSize) -> u64 {
         let v = self.0.plic.mmio_read(offset, size);
-        self.0.route_and_wake();
+        self.0.route_and_wake(false);
         v
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
         self.0.plic.mmio_write(offset, size, value);
-        self.0.route_and_wake();
+        self.0.route_and_wake(false);
     }
 }
 
@@ -280,7 +291,7 @@ impl MmioDevice for UartDev {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .read(offset, size);
-        self.router.route_and_wake();
+        self.router.route_and_wake(false);
         v
     }
     fn write(&mut self, offset: u64, size: AccessSize, value: u64) {
@@ -288,7 +299,7 @@ impl MmioDevice for UartDev {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .write(offset, size, value);
-        self.router.route_and_wake();
+        self.router.route_and_wake(false);
     }
 }
 
